@@ -1,0 +1,127 @@
+"""Conic solver choice and checked solves.
+
+Every solve names its solver explicitly: once the ``mosek`` package is installed
+without a licence, cvxpy would otherwise pick MOSEK by default and fail.  A status
+other than ``optimal`` is an error (:class:`SolverError`), never a result.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import cvxpy as cp
+
+#: Solvers this project supports, by the name used in ``conf/solver/*.yaml``.
+SUPPORTED_SOLVERS: tuple[str, ...] = ("CLARABEL", "SCS", "MOSEK")
+DEFAULT_SOLVER = "CLARABEL"
+
+
+class SolverError(RuntimeError):
+    """A conic solve did not return a certified optimal status."""
+
+
+class SolverUnavailableError(ValueError):
+    """The requested solver is not installed or not licensed on this machine."""
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Solver name and its options (passed verbatim to ``Problem.solve``)."""
+
+    name: str = DEFAULT_SOLVER
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "options": dict(sorted(self.options.items()))}
+
+
+@functools.cache
+def mosek_licensed() -> bool:
+    """True when MOSEK is installed *and* a licence can be checked out."""
+    if "MOSEK" not in cp.installed_solvers():
+        return False
+    try:
+        import mosek
+
+        with mosek.Env() as env:
+            env.checkoutlicense(mosek.feature.pts)
+        return True
+    except Exception:  # noqa: BLE001 - any licence failure means "not usable"
+        return False
+
+
+def available_solvers() -> list[str]:
+    """Supported solvers usable here (MOSEK only with a licence)."""
+    installed = set(cp.installed_solvers())
+    usable = [s for s in SUPPORTED_SOLVERS if s in installed and s != "MOSEK"]
+    if mosek_licensed():
+        usable.append("MOSEK")
+    return usable
+
+
+def resolve_solver(name: str) -> str:
+    """Map a configured solver name to a usable cvxpy solver name.
+
+    ``auto`` picks MOSEK when licensed, else CLARABEL.  An explicit solver that is not
+    usable raises :class:`SolverUnavailableError` with a one-line explanation.
+    """
+    upper = name.upper()
+    if upper == "AUTO":
+        return "MOSEK" if mosek_licensed() else DEFAULT_SOLVER
+    if upper not in SUPPORTED_SOLVERS:
+        raise SolverUnavailableError(
+            f"solver.name={name!r} is not supported; allowed: auto, "
+            + ", ".join(s.lower() for s in SUPPORTED_SOLVERS)
+        )
+    if upper == "MOSEK" and not mosek_licensed():
+        raise SolverUnavailableError(
+            "solver.name=mosek but no MOSEK licence was found (install `mosek` and set "
+            "MOSEKLM_LICENSE_FILE); use solver=clarabel or solver=auto"
+        )
+    if upper not in cp.installed_solvers():
+        raise SolverUnavailableError(
+            f"solver.name={name!r} is not installed; available: "
+            + ", ".join(s.lower() for s in available_solvers())
+        )
+    return upper
+
+
+def solver_version(name: str) -> str:
+    """Version string of a solver's Python package (recorded with every result)."""
+    module = {"CLARABEL": "clarabel", "SCS": "scs", "MOSEK": "mosek"}[name.upper()]
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(module if module != "mosek" else "Mosek")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class SolveReport:
+    """What a checked solve returns besides the variable values."""
+
+    status: str
+    value: float
+    solver: str
+    solve_time: float | None
+
+
+def solve_checked(problem: cp.Problem, settings: SolverSettings) -> SolveReport:
+    """Solve ``problem`` with the named solver; raise unless the status is optimal."""
+    name = resolve_solver(settings.name)
+    try:
+        problem.solve(solver=name, **settings.options)
+    except cp.error.SolverError as exc:
+        raise SolverError(f"{name} failed: {exc}") from exc
+    if problem.status != cp.OPTIMAL:
+        raise SolverError(f"{name} returned status {problem.status!r}, not 'optimal'")
+    stats = problem.solver_stats
+    return SolveReport(
+        status=problem.status,
+        value=float(problem.value),
+        solver=name,
+        solve_time=None if stats is None else stats.solve_time,
+    )
