@@ -684,3 +684,51 @@ def modularity(
         off_axis_share=float(share[off].sum()),
         n_active=int(active.sum()),
     )
+
+
+# ------------------------------------------------------------- full Q-space form
+
+
+@dataclass(frozen=True)
+class QSpaceBounds:
+    """The T×T similarity-space problem solved with both approximations of ``CP_T``."""
+
+    outer: float  # doubly nonnegative relaxation: a lower bound
+    inner: float  # dictionary restriction: an upper bound
+    outer_q: np.ndarray
+    inner_q: np.ndarray
+
+
+def affine_atoms(problem: AutoencoderProblem, directions: np.ndarray) -> np.ndarray:
+    """Tunings of affine neurons at the tightest bias: ``y_t = ω·s̃_t + m(ω) ≥ 0`` (T × K)."""
+    return problem.centred.T @ directions.T + bias_requirement(problem, directions)[None, :]
+
+
+def qspace_bounds(
+    problem: AutoencoderProblem, settings: SolverSettings, directions: np.ndarray
+) -> QSpaceBounds:
+    """Solve Theorem 1's problem in ``Q = ZᵀZ`` directly, from the menu pieces:
+
+        min (1/T) Tr Q + λ_W Tr((X̃ᵀX̃)⁺ Q) + λ_R Tr(X̃ (PQP)⁺ X̃ᵀ)
+        s.t. range Q ⊆ row [S; 1ᵀ],  Q ∈ CP_T (outer: DNN; inner: dictionary).
+
+    ``directions`` generate the inner dictionary (tunings :func:`affine_atoms`).
+    """
+    from . import menu
+
+    data = problem.mixing @ problem.sources  # x_t = A s_t
+    t = problem.n_samples
+    values, qs = [], []
+    for sim in (menu.affine_similarity(problem.sources),
+                menu.dictionary_similarity(affine_atoms(problem, directions), problem.sources)):
+        readout, constraints = menu.readout_energy_with_bias(sim, data)
+        objective = (
+            menu.activity_energy(sim) / t
+            + problem.lambda_w * menu.linear_weight_energy(sim, data)
+            + problem.lambda_r * readout
+        )
+        constraints += menu.outer_nonnegativity(sim)
+        report = solve_checked(cp.Problem(cp.Minimize(objective), constraints), settings)
+        values.append(report.value)
+        qs.append(sim.value())
+    return QSpaceBounds(outer=values[0], inner=values[1], outer_q=qs[0], inner_q=qs[1])

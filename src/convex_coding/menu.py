@@ -33,11 +33,12 @@ import numpy as np
 class Similarity:
     """The decision variable ``Q`` and how it is parametrised.
 
-    ``Q`` is the T×T expression.  Exactly one parametrisation holds:
-    ``basis`` (``Q = B M Bᵀ``, ``M = core`` PSD), ``atoms`` (``Q = A diag(c) Aᵀ``,
-    ``c = core ≥ 0``: the inner dictionary bound) or neither (``Q = core`` PSD).
-    ``centred_rank`` is set when ``B = [B_c, 1/√T]`` with ``B_c ⊥ 1``, which lets the
-    readout-with-bias term use the leading block of ``M``.
+    ``Q`` is the T×T expression and ``core`` the decision variable: ``Q = core`` (PSD),
+    ``Q = B M Bᵀ`` with ``M = core`` PSD (a range constraint, ``basis = B``), or
+    ``Q = A diag(c) Aᵀ`` with ``c = core ≥ 0`` (the inner dictionary bound, ``atoms = A``).
+    With a basis, ``reduced`` is ``M = BᵀQB`` (also for a dictionary whose atoms lie in
+    ``span B``), and ``centred_rank`` is set when ``B = [B_c, 1/√T]`` with ``B_c ⊥ 1``,
+    which lets the readout-with-bias term use the leading block of ``M``.
     """
 
     Q: cp.Expression
@@ -46,6 +47,7 @@ class Similarity:
     basis: np.ndarray | None = None
     atoms: np.ndarray | None = None
     centred_rank: int | None = None
+    reduced: cp.Expression | None = None
 
     @property
     def size(self) -> int:
@@ -83,20 +85,29 @@ def affine_similarity(inputs: np.ndarray) -> Similarity:
     basis, rank = affine_code_basis(inputs)
     m = cp.Variable((basis.shape[1], basis.shape[1]), PSD=True)
     q = basis @ m @ basis.T
-    return Similarity(Q=q, core=m, constraints=(), basis=basis, centred_rank=rank)
+    return Similarity(Q=q, core=m, constraints=(), basis=basis, centred_rank=rank, reduced=m)
 
 
-def dictionary_similarity(atoms: np.ndarray) -> Similarity:
+def dictionary_similarity(atoms: np.ndarray, inputs: np.ndarray | None = None) -> Similarity:
     """Inner approximation of ``CP_T``: ``Q = Σ_k c_k y_k y_kᵀ``, ``c ≥ 0``.
 
-    ``atoms`` is T × K with nonnegative columns (candidate tunings ``y_k``).
+    ``atoms`` is T × K with nonnegative columns (candidate tunings ``y_k``).  With
+    ``inputs`` (an affine code's ``X``) the atoms must lie in ``row [X; 1ᵀ]`` and the
+    readout terms work in that basis, as for :func:`affine_similarity`.
     """
     a = np.asarray(atoms, dtype=float)
-    if np.any(a < 0):
+    if np.any(a < -1e-12 * max(1.0, np.abs(a).max())):
         raise ValueError("dictionary atoms must be nonnegative tunings")
     c = cp.Variable(a.shape[1], nonneg=True)
     q = a @ cp.diag(c) @ a.T
-    return Similarity(Q=q, core=c, constraints=(), atoms=a)
+    if inputs is None:
+        return Similarity(Q=q, core=c, constraints=(), atoms=a)
+    basis, rank = affine_code_basis(inputs)
+    _require_in_span(a.T, basis)
+    coords = basis.T @ a
+    m = coords @ cp.diag(c) @ coords.T
+    return Similarity(Q=q, core=c, constraints=(), basis=basis, atoms=a,
+                      centred_rank=rank, reduced=m)
 
 
 def outer_nonnegativity(sim: Similarity) -> list[cp.Constraint]:
@@ -108,10 +119,10 @@ def outer_nonnegativity(sim: Similarity) -> list[cp.Constraint]:
 
 def activity_energy(sim: Similarity) -> cp.Expression:
     """``Σ_i ‖z_i‖² = Tr Q``."""
-    if sim.basis is not None:
-        return cp.trace(sim.core)  # Tr(B M Bᵀ) = Tr M for orthonormal B
     if sim.atoms is not None:
         return (np.sum(sim.atoms**2, axis=0)) @ sim.core
+    if sim.basis is not None:
+        return cp.trace(sim.reduced)  # Tr(B M Bᵀ) = Tr M for orthonormal B
     return cp.trace(sim.Q)
 
 
@@ -132,8 +143,10 @@ def linear_weight_energy(sim: Similarity, inputs: np.ndarray) -> cp.Expression:
     centred = x - x.mean(axis=1, keepdims=True)
     pinv = np.linalg.pinv(centred)  # T × features
     kernel = pinv @ pinv.T  # (X̃ᵀX̃)⁺
+    if sim.atoms is not None:
+        return np.einsum("tk,ts,sk->k", sim.atoms, kernel, sim.atoms) @ sim.core
     if sim.basis is not None:
-        return cp.trace((sim.basis.T @ kernel @ sim.basis) @ sim.core)
+        return cp.trace((sim.basis.T @ kernel @ sim.basis) @ sim.reduced)
     return cp.trace(kernel @ sim.Q)
 
 
@@ -154,7 +167,7 @@ def readout_energy(sim: Similarity, targets: np.ndarray) -> tuple[cp.Expression,
     y = np.atleast_2d(np.asarray(targets, dtype=float))
     if sim.basis is not None:
         _require_in_span(y, sim.basis)
-        return _schur_trace(sim.core, y @ sim.basis)
+        return _schur_trace(sim.reduced, y @ sim.basis)
     return _schur_trace(sim.Q, y)
 
 
@@ -173,7 +186,7 @@ def readout_energy_with_bias(
         r = sim.centred_rank
         b_c = sim.basis[:, :r]
         _require_in_span(centred, b_c)
-        return _schur_trace(sim.core[:r, :r], centred @ b_c)
+        return _schur_trace(sim.reduced[:r, :r], centred @ b_c)
     t = sim.size
     p = np.eye(t) - np.full((t, t), 1.0 / t)
     return _schur_trace(p @ sim.Q @ p, centred)

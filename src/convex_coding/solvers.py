@@ -78,7 +78,7 @@ def resolve_solver(name: str) -> str:
     if upper == "MOSEK" and not mosek_licensed():
         raise SolverUnavailableError(
             "solver.name=mosek but no MOSEK licence was found (install `mosek` and set "
-            "MOSEKLM_LICENSE_FILE); use solver=clarabel or solver=auto"
+            "MOSEKLM_LICENSE_FILE); use solver=clarabel"
         )
     if upper not in cp.installed_solvers():
         raise SolverUnavailableError(

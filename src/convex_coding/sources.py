@@ -26,7 +26,7 @@ def grid_sources(dim: int, points_per_axis: int, scales: np.ndarray) -> np.ndarr
     return pts * scales[:, None]
 
 
-def cut_corner(
+def remove_corner(
     sources: np.ndarray, scales: np.ndarray, corner: np.ndarray, depth: float
 ) -> np.ndarray:
     """Remove the points beyond the plane ``Σ_i σ_i s_i / a_i ≤ d − depth``.
@@ -62,15 +62,16 @@ def make_sources(
     n_points: int,
     scale_spread: float,
     cut_depth: tuple[float, float],
+    cut_corner: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw one source set of the named kind (see :data:`DATASET_KINDS`)."""
     scales = box_scales(dim, rng, scale_spread)
     if kind == "grid":
         return grid_sources(dim, points_per_axis, scales)
     if kind == "grid_cut":
-        corner = rng.choice([-1.0, 1.0], size=dim)
+        corner = rng.choice([-1.0, 1.0], size=dim) if cut_corner is None else cut_corner
         depth = rng.uniform(*cut_depth)
-        return cut_corner(grid_sources(dim, points_per_axis, scales), scales, corner, depth)
+        return remove_corner(grid_sources(dim, points_per_axis, scales), scales, corner, depth)
     if kind == "uniform":
         return uniform_sources(dim, n_points, scales, rng)
     if kind == "uniform_corners":
@@ -93,13 +94,15 @@ def make_mixing(
     *,
     max_correlation: float,
     gain_spread: float,
+    correlation: float | None = None,
 ) -> np.ndarray:
     """Mixing matrix ``A`` (``out_dim × dim``).
 
     ``orthogonal``: ``AᵀA = I``.  ``general``: ``AᵀA = G C G`` with gains
     ``G = diag(g)``, ``g_i ∈ U[1 − spread, 1 + spread]``, and a correlation matrix ``C``
     whose off-diagonal entries are ``U[−ρ_max, ρ_max]`` (resampled until positive
-    definite), embedded in ``out_dim`` dimensions by a random isometry.
+    definite) or all equal to ``correlation`` when given, embedded in ``out_dim``
+    dimensions by a random isometry.
     """
     if out_dim < dim:
         raise ValueError(f"mixing.out_dim={out_dim} must be ≥ the number of sources {dim}")
@@ -111,10 +114,16 @@ def make_mixing(
         while True:
             corr = np.eye(dim)
             iu = np.triu_indices(dim, 1)
-            corr[iu] = rng.uniform(-max_correlation, max_correlation, size=len(iu[0]))
+            corr[iu] = (
+                rng.uniform(-max_correlation, max_correlation, size=len(iu[0]))
+                if correlation is None
+                else correlation
+            )
             corr = corr + np.triu(corr, 1).T
             if np.linalg.eigvalsh(corr).min() > 0.05:
                 break
+            if correlation is not None:
+                raise ValueError(f"mixing.correlation={correlation} is not positive definite")
         gram = gains[:, None] * corr * gains[None, :]
         return frame @ np.linalg.cholesky(gram).T
     raise ValueError(f"unknown mixing kind {kind!r}; allowed: {', '.join(MIXING_KINDS)}")

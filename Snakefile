@@ -1,0 +1,15 @@
+# Convex efficient coding: every paper figure from one command.
+#   snakemake --cores 8                      # paper scale
+#   snakemake --cores 2 --config scale=quick # minutes on a laptop
+configfile: "conf/workflow.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/identifiability.smk"
+include: "workflow/rules/summary.smk"
+
+
+rule all:
+    input:
+        multiext(f"results/{SCALE}/figures/fig1_identifiability", ".pdf", ".png"),
+        f"results/{SCALE}/summary.json",

@@ -1,0 +1,87 @@
+"""Validation of run configs: every bad value is reported with its key and range."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from ..solvers import SUPPORTED_SOLVERS, SolverSettings, SolverUnavailableError, resolve_solver
+from ..sources import DATASET_KINDS, MIXING_KINDS
+
+
+class ConfigError(ValueError):
+    """An invalid config value; the message names the key and the allowed values."""
+
+
+def _get(cfg: DictConfig, key: str) -> Any:
+    value = OmegaConf.select(cfg, key, default="__missing__")
+    if value == "__missing__":
+        raise ConfigError(f"{key} is missing from the config")
+    return value
+
+
+def require(cfg: DictConfig, key: str, ok: Callable[[Any], bool], allowed: str) -> Any:
+    """Return ``cfg[key]`` if ``ok(value)``; otherwise raise a :class:`ConfigError`."""
+    value = _get(cfg, key)
+    try:
+        good = bool(ok(value))
+    except (TypeError, ValueError):
+        good = False
+    if not good:
+        raise ConfigError(f"{key}={value!r} is invalid; allowed: {allowed}")
+    return value
+
+
+def is_real(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def solver_settings(cfg: DictConfig) -> SolverSettings:
+    """Validated :class:`SolverSettings` from the ``solver`` group."""
+    names = ", ".join(["auto", *(s.lower() for s in SUPPORTED_SOLVERS)])
+    name = require(cfg, "solver.name", lambda v: isinstance(v, str), names)
+    try:
+        resolved = resolve_solver(name)
+    except SolverUnavailableError as exc:
+        raise ConfigError(str(exc)) from exc
+    options = OmegaConf.to_container(_get(cfg, "solver.options"), resolve=True) or {}
+    return SolverSettings(name=resolved, options=dict(options))
+
+
+def validate_identifiability(cfg: DictConfig) -> None:
+    """Check every setting an identifiability run reads."""
+    require(cfg, "seed", lambda v: is_int(v) and v >= 0, "an integer ≥ 0")
+    require(cfg, "lambda_w", lambda v: is_real(v) and v >= 0, "a finite number ≥ 0")
+    require(cfg, "lambda_r", lambda v: is_real(v) and v > 0, "a finite number > 0")
+    dim = require(cfg, "dataset.dim", lambda v: v in (2, 3), "2 or 3")
+    require(cfg, "dataset.kind", lambda v: v in DATASET_KINDS, ", ".join(DATASET_KINDS))
+    require(cfg, "dataset.points_per_axis", lambda v: is_int(v) and 2 <= v <= 201,
+            "an integer in [2, 201]")
+    require(cfg, "dataset.n_points", lambda v: is_int(v) and dim + 2 <= v <= 100000,
+            f"an integer in [{dim + 2}, 100000]")
+    require(cfg, "dataset.scale_spread", lambda v: is_real(v) and 0 <= v < 1, "a number in [0, 1)")
+    require(cfg, "dataset.cut_depth",
+            lambda v: len(v) == 2 and all(is_real(x) and 0 < x < dim for x in v) and v[0] <= v[1],
+            f"[low, high] with 0 < low ≤ high < {dim}")
+    require(cfg, "dataset.cut_corner",
+            lambda v: v is None or (len(v) == dim and all(x in (-1, 1) for x in v)),
+            f"null or a list of {dim} signs (±1)")
+    require(cfg, "mixing.kind", lambda v: v in MIXING_KINDS, ", ".join(MIXING_KINDS))
+    require(cfg, "mixing.out_dim", lambda v: is_int(v) and dim <= v <= 1000,
+            f"an integer in [{dim}, 1000] (at least the number of sources)")
+    require(cfg, "mixing.max_correlation", lambda v: is_real(v) and 0 <= v < 1, "a number in [0, 1)")
+    require(cfg, "mixing.correlation", lambda v: v is None or (is_real(v) and -1 < v < 1),
+            "null (random) or a number in (-1, 1)")
+    require(cfg, "mixing.gain_spread", lambda v: is_real(v) and 0 <= v < 1, "a number in [0, 1)")
+    require(cfg, "experiment.certificate_tol", lambda v: is_real(v) and 0 < v < 1,
+            "a number in (0, 1)")
+    require(cfg, "experiment.off_axis_tol", lambda v: is_real(v) and 0 < v < 1,
+            "a number in (0, 1)")
+    solver_settings(cfg)

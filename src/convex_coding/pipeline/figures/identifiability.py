@@ -1,0 +1,179 @@
+"""Figure 1 (identifiability of an energy-efficient semi-NMF) and its summary block."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.spatial import ConvexHull
+
+from ...identifiability import AutoencoderProblem, circle_directions, reduced_cost
+from ..identifiability_run import build_problem
+from ..runs import compose_run
+from . import COLORS, STYLE, panel_label, save
+
+Record = Mapping[str, Any]
+
+
+def summarise(records: Sequence[Record]) -> dict[str, Any]:
+    """Counts, agreement and worst certificates over all instances of the sweep."""
+    n = len(records)
+    n_mod = sum(r["theory"]["modular"] for r in records)
+    agree = sum(r["agree"] for r in records)
+    solvers = sorted({r["solution"]["solver"] for r in records})
+    versions = sorted({r["solution"]["solver_version"] for r in records})
+    return {
+        "n_instances": n,
+        "n_modular": n_mod,
+        "n_mixed": n - n_mod,
+        "agreement": agree / n if n else float("nan"),
+        "max_certificate_violation": max(r["solution"]["certificate_violation"] for r in records),
+        "max_complementarity": max(r["solution"]["complementarity"] for r in records),
+        "max_value_gap": max(r["solution"]["value_gap"] for r in records),
+        "by_dim": {
+            str(d): sum(r["params"]["dim"] == d for r in records)
+            for d in sorted({r["params"]["dim"] for r in records})
+        },
+        "disagreements": [r["params"] for r in records if not r["agree"]],
+        "solver": ", ".join(solvers),
+        "solver_version": ", ".join(versions),
+    }
+
+
+def _verdict(modular: bool) -> str:
+    return "modular" if modular else "mixed"
+
+
+def _hull_and_ellipse(ax: plt.Axes, problem: AutoencoderProblem, lam: np.ndarray,
+                      color: str, title: str) -> None:
+    """Centred sources, their convex hull and the ellipse {Λ^{1/2} v : ‖v‖ ≤ 1}."""
+    pts = problem.centred.T
+    ax.scatter(pts[:, 0], pts[:, 1], s=4, color=COLORS["neutral"], lw=0, zorder=2)
+    hull = pts[ConvexHull(pts).vertices]
+    closed = np.vstack([hull, hull[:1]])
+    ax.plot(closed[:, 0], closed[:, 1], color="black", lw=1.0, label="conv{s̃}")
+    w, v = np.linalg.eigh(lam)
+    if w.min() >= -1e-12:
+        circle = circle_directions(400)
+        ell = circle @ (v * np.sqrt(np.maximum(w, 0))) @ v.T
+        ax.plot(ell[:, 0], ell[:, 1], color=color, lw=1.5, label="Λ ellipse")
+    ax.axhline(0, color="0.85", lw=0.6, zorder=0)
+    ax.axvline(0, color="0.85", lw=0.6, zorder=0)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$\\tilde s_1$")
+    ax.set_ylabel("$\\tilde s_2$")
+    ax.set_title(title)
+
+
+def _neurons(ax: plt.Axes, problem: AutoencoderProblem, record: Record, color: str,
+             title: str) -> None:
+    """Optimal neurons as source-space weight vectors u_i = √μ_i ω_i."""
+    dirs = np.asarray(record["solution"]["directions"])
+    mu = np.asarray(record["solution"]["weights"])
+    u = dirs * np.sqrt(mu)[:, None]
+    lim = 1.25 * max(np.abs(u).max(), 1e-9)
+    ax.axhline(0, color="0.85", lw=0.6, zorder=0)
+    ax.axvline(0, color="0.85", lw=0.6, zorder=0)
+    for ui in u:
+        ax.annotate("", xy=ui, xytext=(0, 0),
+                    arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.5})
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$u_1$ (weight on $s_1$)")
+    ax.set_ylabel("$u_2$ (weight on $s_2$)")
+    angle = record["measured"]["max_angle_deg"]
+    ax.set_title(f"{title}\n{len(u)} neurons, max angle {angle:.1f}°")
+
+
+def _phi_curve(ax: plt.Axes, problem: AutoencoderProblem, lam: np.ndarray, color: str,
+               label: str) -> None:
+    theta = np.linspace(0, 360, 2881)
+    omega = circle_directions(len(theta) - 1)
+    phi = reduced_cost(problem, lam, omega)
+    scale = max(float(np.max(np.diag(lam))), 1e-12)
+    ax.plot(theta[:-1], phi / scale, color=color, lw=1.4, label=label)
+
+
+def render(records: Sequence[Record], showcase: Mapping[str, Record],
+           paths: Sequence[str | Path]) -> None:
+    """Four panels: (a) hulls and ellipses, (b) optimal neurons, (c) theory vs solver
+    over the sweep, (d) the same sources modular or mixed depending on the mixing."""
+    problems = {name: build_problem(compose_run(rec["overrides"]))
+                for name, rec in showcase.items()}
+    lam = {name: np.asarray(rec["theory"]["lambda_matrix"]) for name, rec in showcase.items()}
+    col = {name: COLORS[_verdict(rec["measured"]["modular"])] for name, rec in showcase.items()}
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(11, 6.6))
+        grid = fig.add_gridspec(2, 4, hspace=0.55, wspace=0.55)
+        ax_a1, ax_a2 = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
+        ax_b1, ax_b2 = fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[0, 3])
+        ax_c = fig.add_subplot(grid[1, 0:2])
+        ax_d1, ax_d2 = fig.add_subplot(grid[1, 2]), fig.add_subplot(grid[1, 3])
+
+        for ax, name, title in ((ax_a1, "full_grid", "full grid"),
+                                (ax_a2, "cut_grid", "corner cut away")):
+            _hull_and_ellipse(ax, problems[name], lam[name], col[name], title)
+        ax_a1.legend(loc="upper left", bbox_to_anchor=(0.0, -0.28), ncol=2, frameon=False)
+        panel_label(ax_a1, "a")
+        for ax, name, title in ((ax_b1, "full_grid", "full grid"),
+                                (ax_b2, "cut_grid", "corner cut away")):
+            verdict = _verdict(showcase[name]["measured"]["modular"])
+            _neurons(ax, problems[name], showcase[name], col[name], f"{title}: {verdict}")
+        panel_label(ax_b1, "b")
+
+        _panel_c(ax_c, records)
+        panel_label(ax_c, "c")
+
+        for name, label in (("full_grid", "orthogonal A"), ("grid_correlated", "correlated A")):
+            _phi_curve(ax_d1, problems[name], lam[name], col[name], label)
+        ax_d1.axhline(0, color="black", lw=0.6)
+        for x in (0, 90, 180, 270, 360):
+            ax_d1.axvline(x, color="0.85", lw=0.6, zorder=0)
+        ax_d1.set_xticks([0, 90, 180, 270, 360])
+        ax_d1.set_xlabel("direction θ of ω (deg)")
+        ax_d1.set_ylabel("$\\varphi(\\omega)$ / max $m_i^2$")
+        ax_d1.set_title("same sources, two mixings")
+        ax_d1.legend(frameon=False, loc="upper right")
+        panel_label(ax_d1, "d")
+        verdict = _verdict(showcase["grid_correlated"]["measured"]["modular"])
+        _neurons(ax_d2, problems["grid_correlated"], showcase["grid_correlated"],
+                 col["grid_correlated"], f"correlated A: {verdict}")
+        save(fig, paths)
+
+
+def _panel_c(ax: plt.Axes, records: Sequence[Record]) -> None:
+    """Theory margin min φ against the measured off-axis weight share, per instance."""
+    margin = np.array([r["theory"]["margin"] for r in records])
+    share = np.array([r["measured"]["off_axis_share"] for r in records])
+    theory_mod = np.array([r["theory"]["modular"] for r in records])
+    dims = np.array([r["params"]["dim"] for r in records])
+    agree = np.array([r["agree"] for r in records])
+    for dim, marker in ((2, "o"), (3, "^")):
+        for mod in (True, False):
+            sel = (dims == dim) & (theory_mod == mod)
+            if sel.any():
+                ax.scatter(margin[sel], share[sel], s=14, marker=marker, alpha=0.75, lw=0,
+                           color=COLORS[_verdict(mod)],
+                           label=f"d={dim}, theory {_verdict(mod)} (n={int(sel.sum())})")
+    at_zero = theory_mod & (share == 0)
+    if at_zero.any():
+        ax.annotate(f"{int(at_zero.sum())} theory-modular instances:\nmargin 0, share 0",
+                    xy=(0, 0), xytext=(-2e-3, 3e-3), fontsize=7, ha="right",
+                    arrowprops={"arrowstyle": "->", "color": COLORS["modular"], "lw": 0.8})
+    if (~agree).any():
+        ax.scatter(margin[~agree], share[~agree], s=40, marker="x", color=COLORS["error"],
+                   label="disagreement")
+    ax.set_xscale("symlog", linthresh=1e-3)
+    ax.set_yscale("symlog", linthresh=1e-4)
+    ax.set_xlim(min(-1.0, margin.min() * 1.5), 1e-3)
+    ax.set_ylim(-1e-5, 1.5)
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set_xlabel("theory margin  min$_\\omega\\,\\varphi(\\omega)$ / max $m_i^2$")
+    ax.set_ylabel("measured off-axis weight share")
+    ax.set_title(f"theory vs convex solver: agreement {agree.sum()}/{len(agree)} "
+                 f"({100 * agree.mean():.1f}%)")
+    ax.legend(frameon=False, loc="center left", fontsize=7)

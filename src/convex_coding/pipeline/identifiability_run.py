@@ -1,0 +1,178 @@
+"""One identifiability instance: config → problem → cached, certified solve → record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from .. import __version__
+from ..identifiability import (
+    AutoencoderProblem,
+    modularity,
+    solve_population,
+    theory_verdict,
+)
+from ..solvers import SolverSettings, solver_version
+from ..sources import make_mixing, make_sources
+from .cache import ResultCache, array_digest, content_key
+from .config import solver_settings, validate_identifiability
+
+
+class CertificateError(RuntimeError):
+    """A solve finished but its optimality certificate fails: never a result."""
+
+
+def build_problem(cfg: DictConfig) -> AutoencoderProblem:
+    """The instance a config describes (deterministic in ``seed``)."""
+    rng = np.random.default_rng(cfg.seed)
+    ds, mx = cfg.dataset, cfg.mixing
+    sources = make_sources(
+        ds.kind,
+        ds.dim,
+        rng,
+        points_per_axis=ds.points_per_axis,
+        n_points=ds.n_points,
+        scale_spread=ds.scale_spread,
+        cut_depth=tuple(ds.cut_depth),
+        cut_corner=None if ds.cut_corner is None else np.asarray(ds.cut_corner, dtype=float),
+    )
+    mixing = make_mixing(
+        mx.kind,
+        ds.dim,
+        mx.out_dim,
+        rng,
+        max_correlation=mx.max_correlation,
+        correlation=mx.correlation,
+        gain_spread=mx.gain_spread,
+    )
+    return AutoencoderProblem(sources, mixing, float(cfg.lambda_w), float(cfg.lambda_r))
+
+
+def problem_key(problem: AutoencoderProblem, settings: SolverSettings, numerics: dict) -> str:
+    """Content address: the data, the costs, the numerics, the solver and our version."""
+    return content_key(
+        {
+            "experiment": "identifiability",
+            "sources": array_digest(problem.sources),
+            "mixing": array_digest(problem.mixing),
+            "lambda_w": problem.lambda_w,
+            "lambda_r": problem.lambda_r,
+            "numerics": numerics,
+            "solver": settings.as_dict(),
+            "solver_version": solver_version(settings.name),
+            "package_version": __version__,
+        }
+    )
+
+
+def solve_and_certify(
+    problem: AutoencoderProblem, settings: SolverSettings, numerics: dict
+) -> dict[str, Any]:
+    """Theory verdict, certified solve and modularity of one instance (JSON-able)."""
+    theory = theory_verdict(problem, tol=numerics["theory_tol"])
+    sol = solve_population(problem, settings)
+    if sol.certificate_violation > numerics["certificate_tol"]:
+        raise CertificateError(
+            f"reduced cost is negative by {sol.certificate_violation:.3g} (relative) at the "
+            f"reported optimum (allowed {numerics['certificate_tol']:.1g})"
+        )
+    if sol.complementarity > numerics["certificate_tol"]:
+        raise CertificateError(
+            f"complementary slackness violated: Σ μ|r| / L = {sol.complementarity:.3g}"
+        )
+    gap = abs(sol.loss - sol.solver_value) / max(abs(sol.loss), 1e-300)
+    if gap > numerics["value_tol"]:
+        raise CertificateError(
+            f"polished loss {sol.loss:.10g} and conic optimum {sol.solver_value:.10g} "
+            f"differ by {gap:.3g} (relative)"
+        )
+    mod = modularity(sol.directions, sol.weights, angle_tol_deg=numerics["angle_tol_deg"])
+    code = theory.code
+    return {
+        "theory": {
+            "modular": theory.modular,
+            "margin": theory.margin,
+            "off_axis_margin": (
+                theory.off_axis_margin if np.isfinite(theory.off_axis_margin) else None
+            ),
+            "worst_direction": theory.worst_direction.tolist(),
+            "lambda_psd": theory.lambda_psd,
+            "ellipsoid_inside": theory.ellipsoid_inside,
+            "facet_slack": theory.facet_slack,
+            "lambda_matrix": code.lam.tolist(),
+            "modular_weights": code.weights.tolist(),
+            "modular_signs": code.signs.tolist(),
+            "modular_loss": code.loss,
+        },
+        "solution": {
+            "loss": sol.loss,
+            "solver_value": sol.solver_value,
+            "value_gap": gap,
+            "certificate_violation": sol.certificate_violation,
+            "grid_violation": sol.grid_violation,
+            "complementarity": sol.complementarity,
+            "factorisation_residual": sol.factorisation_residual,
+            "n_pieces": sol.n_pieces,
+            "directions": sol.directions.tolist(),
+            "weights": sol.weights.tolist(),
+            "status": sol.status,
+            "solver": sol.solver,
+            "solver_version": solver_version(sol.solver),
+        },
+        "measured": {
+            "max_angle_deg": mod.max_angle_deg,
+            "off_axis_share": mod.off_axis_share,
+            "n_active": mod.n_active,
+            "modular": mod.off_axis_share <= numerics["off_axis_tol"],
+        },
+        "n_samples": problem.n_samples,
+        "package_version": __version__,
+    }
+
+
+def numerics_of(cfg: DictConfig) -> dict[str, float]:
+    exp = cfg.experiment
+    return {
+        "theory_tol": float(exp.theory_tol),
+        "certificate_tol": float(exp.certificate_tol),
+        "value_tol": float(exp.value_tol),
+        "off_axis_tol": float(exp.off_axis_tol),
+        "angle_tol_deg": float(exp.angle_tol_deg),
+    }
+
+
+def run_identifiability(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
+    """Validate, build, look up or solve, and return the instance's record."""
+    validate_identifiability(cfg)
+    settings = solver_settings(cfg)
+    try:
+        problem = build_problem(cfg)
+    except ValueError as exc:  # e.g. a dataset that collapses to a line
+        raise CertificateError(f"the configured instance is degenerate: {exc}") from exc
+    numerics = numerics_of(cfg)
+    key = problem_key(problem, settings, numerics)
+    result = cache.get(key) if cache is not None else None
+    hit = result is not None
+    if result is None:
+        result = solve_and_certify(problem, settings, numerics)
+        if cache is not None:
+            cache.put(key, result)
+    params = {
+        "dataset": cfg.dataset.kind,
+        "dim": int(cfg.dataset.dim),
+        "mixing": cfg.mixing.kind,
+        "lambda_w": float(cfg.lambda_w),
+        "lambda_r": float(cfg.lambda_r),
+        "seed": int(cfg.seed),
+    }
+    agree = result["theory"]["modular"] == result["measured"]["modular"]
+    return {
+        "key": key,
+        "params": params,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "cache_hit": hit,
+        "agree": agree,
+        **result,
+    }

@@ -1,0 +1,79 @@
+# Theorem 1 sweep: one job per (d, dataset, mixing); λ's and seeds are instances
+# inside the job, each cached on its own, so editing one λ re-solves only its instances.
+
+
+def identifiability_batches(scale):
+    s = sweep(scale, "identifiability")
+    return [
+        f"results/{scale}/identifiability/batches/d{d}_{ds}_{mx}.json"
+        for d, ds, mx in itertools.product(s["dims"], s["datasets"], s["mixings"])
+    ]
+
+
+def identifiability_batch_overrides(wildcards):
+    s = sweep(wildcards.scale, "identifiability")
+    base = [
+        "experiment=identifiability",
+        f"dataset={wildcards.dataset}",
+        f"dataset.dim={wildcards.dim}",
+        f"mixing={wildcards.mixing}",
+        *dim_overrides(wildcards.dim),
+    ]
+    return [
+        [*base, f"lambda_w={lw}", f"lambda_r={lr}", f"seed={seed}"]
+        for lw, lr, seed in itertools.product(s["lambda_w"], s["lambda_r"], s["seeds"])
+    ]
+
+
+rule identifiability_batch:
+    output:
+        "results/{scale}/identifiability/batches/d{dim}_{dataset}_{mixing}.json",
+    params:
+        overrides=identifiability_batch_overrides,
+        cache_dir=CACHE_DIR,
+    log:
+        "results/{scale}/logs/identifiability/d{dim}_{dataset}_{mixing}.log",
+    benchmark:
+        "results/{scale}/benchmarks/identifiability/d{dim}_{dataset}_{mixing}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    script:
+        "../scripts/solve_batch.py"
+
+
+rule identifiability_showcase:
+    output:
+        "results/{scale}/identifiability/showcase.json",
+    params:
+        overrides=lambda wc: {
+            name: ["experiment=identifiability", *ov]
+            for name, ov in config["showcase"]["identifiability"].items()
+        },
+        cache_dir=CACHE_DIR,
+    log:
+        "results/{scale}/logs/identifiability/showcase.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/solve_batch.py"
+
+
+rule identifiability_figure:
+    input:
+        batches=lambda wc: identifiability_batches(wc.scale),
+        showcase="results/{scale}/identifiability/showcase.json",
+    output:
+        figure=multiext("results/{scale}/figures/fig1_identifiability", ".pdf", ".png"),
+        summary="results/{scale}/summaries/identifiability.json",
+    log:
+        "results/{scale}/logs/identifiability/figure.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/fig1_identifiability.py"

@@ -1,0 +1,20 @@
+# Merge the per-experiment summary blocks into results/<scale>/summary.json.
+
+
+def summary_blocks(scale):
+    return [f"results/{scale}/summaries/identifiability.json"]
+
+
+rule summary:
+    input:
+        blocks=lambda wc: summary_blocks(wc.scale),
+    output:
+        "results/{scale}/summary.json",
+    log:
+        "results/{scale}/logs/summary.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/merge_summary.py"
