@@ -74,7 +74,7 @@ def affine_code_basis(inputs: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarra
     x = np.atleast_2d(np.asarray(inputs, dtype=float))
     t = x.shape[1]
     centred = x - x.mean(axis=1, keepdims=True)
-    u, s, vt = np.linalg.svd(centred, full_matrices=False)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
     rank = int(np.sum(s > tol * max(1.0, s.max(initial=0.0))))
     basis = np.column_stack([vt[:rank].T, np.full(t, 1.0 / np.sqrt(t))])
     return basis, rank

@@ -48,7 +48,7 @@ def mosek_licensed() -> bool:
         with mosek.Env() as env:
             env.checkoutlicense(mosek.feature.pts)
         return True
-    except Exception:  # noqa: BLE001 - any licence failure means "not usable"
+    except Exception:  # any licence failure means "not usable"
         return False
 
 

@@ -31,6 +31,7 @@ rule identifiability_batch:
     params:
         overrides=identifiability_batch_overrides,
         cache_dir=CACHE_DIR,
+        conf_dir=CONF_DIR,
     log:
         "results/{scale}/logs/identifiability/d{dim}_{dataset}_{mixing}.log",
     benchmark:
@@ -52,6 +53,7 @@ rule identifiability_showcase:
             for name, ov in config["showcase"]["identifiability"].items()
         },
         cache_dir=CACHE_DIR,
+        conf_dir=CONF_DIR,
     log:
         "results/{scale}/logs/identifiability/showcase.log",
     threads: 1

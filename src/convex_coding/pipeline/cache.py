@@ -10,6 +10,7 @@ miss and moved aside (``*.corrupt``), never used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -28,6 +29,21 @@ def array_digest(a: np.ndarray) -> str:
     h = hashlib.sha256()
     h.update(str(arr.shape).encode())
     h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+@functools.cache
+def code_digest(package_dir: Path | None = None) -> str:
+    """SHA-256 of the pure library's source (``convex_coding/*.py``, not the pipeline).
+
+    Part of every cache key, so editing the mathematics invalidates cached solves even
+    when the package version is unchanged.
+    """
+    root = package_dir or Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 

@@ -76,11 +76,14 @@ def validate_identifiability(cfg: DictConfig) -> None:
     require(cfg, "mixing.kind", lambda v: v in MIXING_KINDS, ", ".join(MIXING_KINDS))
     require(cfg, "mixing.out_dim", lambda v: is_int(v) and dim <= v <= 1000,
             f"an integer in [{dim}, 1000] (at least the number of sources)")
-    require(cfg, "mixing.max_correlation", lambda v: is_real(v) and 0 <= v < 1, "a number in [0, 1)")
+    require(cfg, "mixing.max_correlation", lambda v: is_real(v) and 0 <= v < 1,
+            "a number in [0, 1)")
     require(cfg, "mixing.correlation", lambda v: v is None or (is_real(v) and -1 < v < 1),
             "null (random) or a number in (-1, 1)")
     require(cfg, "mixing.gain_spread", lambda v: is_real(v) and 0 <= v < 1, "a number in [0, 1)")
     require(cfg, "experiment.certificate_tol", lambda v: is_real(v) and 0 < v < 1,
+            "a number in (0, 1)")
+    require(cfg, "experiment.complementarity_tol", lambda v: is_real(v) and 0 < v < 1,
             "a number in (0, 1)")
     require(cfg, "experiment.off_axis_tol", lambda v: is_real(v) and 0 < v < 1,
             "a number in (0, 1)")

@@ -16,7 +16,7 @@ from ..identifiability import (
 )
 from ..solvers import SolverSettings, solver_version
 from ..sources import make_mixing, make_sources
-from .cache import ResultCache, array_digest, content_key
+from .cache import ResultCache, array_digest, code_digest, content_key
 from .config import solver_settings, validate_identifiability
 
 
@@ -63,6 +63,7 @@ def problem_key(problem: AutoencoderProblem, settings: SolverSettings, numerics:
             "solver": settings.as_dict(),
             "solver_version": solver_version(settings.name),
             "package_version": __version__,
+            "code": code_digest(),
         }
     )
 
@@ -78,7 +79,7 @@ def solve_and_certify(
             f"reduced cost is negative by {sol.certificate_violation:.3g} (relative) at the "
             f"reported optimum (allowed {numerics['certificate_tol']:.1g})"
         )
-    if sol.complementarity > numerics["certificate_tol"]:
+    if sol.complementarity > numerics["complementarity_tol"]:
         raise CertificateError(
             f"complementary slackness violated: Σ μ|r| / L = {sol.complementarity:.3g}"
         )
@@ -137,6 +138,7 @@ def numerics_of(cfg: DictConfig) -> dict[str, float]:
     return {
         "theory_tol": float(exp.theory_tol),
         "certificate_tol": float(exp.certificate_tol),
+        "complementarity_tol": float(exp.complementarity_tol),
         "value_tol": float(exp.value_tol),
         "off_axis_tol": float(exp.off_axis_tol),
         "angle_tol_deg": float(exp.angle_tol_deg),

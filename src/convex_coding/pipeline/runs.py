@@ -31,7 +31,7 @@ def run_config(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
     return EXPERIMENTS[name](cfg, cache)
 
 
-def compose_run(overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> DictConfig:
+def compose_run(overrides: Sequence[str], conf_dir: Path | None = None) -> DictConfig:
     """Compose the Hydra config of one run from command-line style overrides."""
-    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(conf_dir or CONF_DIR), version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides))

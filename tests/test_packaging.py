@@ -1,0 +1,26 @@
+"""environment.yml (for conda users) lists the same dependencies as pyproject.toml."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r): r for r in project["dependencies"]}
+    wanted |= {_name(r): r for r in project["optional-dependencies"]["test"]}
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip_block = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = {_name(r): r for r in pip_block if not r.startswith("-e")}
+    assert listed == wanted
+    assert "python=3.11" in env["dependencies"]
