@@ -137,7 +137,8 @@ def render(records: Sequence[Record], showcase: Mapping[str, Record],
         ax_d1.set_xlabel("direction θ of ω (deg)")
         ax_d1.set_ylabel("$\\varphi(\\omega)$ / max $m_i^2$")
         ax_d1.set_title("same sources, two mixings")
-        ax_d1.legend(frameon=False, loc="upper right")
+        ax_d1.set_ylim(top=1.5 * ax_d1.get_ylim()[1])
+        ax_d1.legend(frameon=False, loc="upper left")
         panel_label(ax_d1, "d")
         verdict = _verdict(showcase["grid_correlated"]["measured"]["modular"])
         _neurons(ax_d2, problems["grid_correlated"], showcase["grid_correlated"],
@@ -161,8 +162,9 @@ def _panel_c(ax: plt.Axes, records: Sequence[Record]) -> None:
                            label=f"d={dim}, theory {_verdict(mod)} (n={int(sel.sum())})")
     at_zero = theory_mod & (share == 0)
     if at_zero.any():
-        ax.annotate(f"{int(at_zero.sum())} theory-modular instances:\nmargin 0, share 0",
-                    xy=(0, 0), xytext=(-2e-3, 3e-3), fontsize=7, ha="right",
+        ax.annotate(f"all {int(at_zero.sum())} theory-modular\ninstances: margin 0, share 0",
+                    xy=(0, 0), xycoords="data", xytext=(0.04, 0.10),
+                    textcoords="axes fraction", fontsize=7, ha="left",
                     arrowprops={"arrowstyle": "->", "color": COLORS["modular"], "lw": 0.8})
     if (~agree).any():
         ax.scatter(margin[~agree], share[~agree], s=40, marker="x", color=COLORS["error"],
@@ -176,4 +178,5 @@ def _panel_c(ax: plt.Axes, records: Sequence[Record]) -> None:
     ax.set_ylabel("measured off-axis weight share")
     ax.set_title(f"theory vs convex solver: agreement {agree.sum()}/{len(agree)} "
                  f"({100 * agree.mean():.1f}%)")
-    ax.legend(frameon=False, loc="center left", fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(0.40, 1.0), fontsize=7, framealpha=0.9,
+              edgecolor="none")
