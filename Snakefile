@@ -7,6 +7,7 @@ configfile: "conf/workflow.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/identifiability.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/regression.smk"
 
 
 rule all:

@@ -1,60 +1,123 @@
-"""End to end: the real Snakemake workflow at quick scale in a temporary copy."""
+"""End to end: the real Snakemake workflow at quick scale in temporary copies."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from convex_coding.pipeline.cache import ResultCache
+from convex_coding.pipeline.regression import compare, load_rules, reference_path
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+QUICK = ["--config", "scale=quick"]
+pytestmark = pytest.mark.slow
 
 
-def _solve_counts(workdir: Path, scale: str = "quick") -> tuple[int, int]:
+def _copy_workflow(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for item in ("Snakefile", "conf", "workflow", "profiles"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
+    shutil.copytree(REPO / "results" / "reference", dest / "results" / "reference")
+    return dest
+
+
+def _snakemake(work: Path, *args: str, cores: int = 2, timeout: int = 1200):
+    return subprocess.run([*SNAKEMAKE, "--cores", str(cores), *args, *QUICK], cwd=work,
+                          check=True, capture_output=True, text=True, timeout=timeout)
+
+
+def _solve_counts(work: Path) -> tuple[int, int]:
     """(from cache, solved) summed over the identifiability batch logs."""
     hits = solved = 0
-    for log in (workdir / "results" / scale / "logs" / "identifiability").glob("d*.log"):
+    for log in (work / "results/quick/logs/identifiability").glob("d*.log"):
         for m in re.finditer(r"(\d+) from cache, (\d+) solved", log.read_text()):
             hits, solved = hits + int(m[1]), solved + int(m[2])
     return hits, solved
 
 
-@pytest.mark.slow
-def test_quick_workflow_end_to_end(tmp_path: Path) -> None:
-    work = tmp_path / "repo"
-    work.mkdir()
-    for item in ("Snakefile", "conf", "workflow"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    run = [*SNAKEMAKE, "--cores", "2", "--config", "scale=quick"]
-    subprocess.run(run, cwd=work, check=True, capture_output=True, timeout=900)
+def _summary(work: Path) -> dict:
+    return json.loads((work / "results/quick/summary.json").read_text())
 
-    fig = work / "results/quick/figures"
-    assert (fig / "fig1_identifiability.pdf").stat().st_size > 10_000
-    assert (fig / "fig1_identifiability.png").stat().st_size > 10_000
-    summary = json.loads((work / "results/quick/summary.json").read_text())["identifiability"]
-    assert summary["n_instances"] >= 50
-    assert summary["agreement"] == 1.0
-    assert summary["max_certificate_violation"] <= 1e-6
-    assert min(summary["n_modular"], summary["n_mixed"]) >= 0.3 * summary["n_instances"]
-    assert _solve_counts(work) == (0, summary["n_instances"])
 
-    # a second run has nothing to do
-    dry = subprocess.run([*run, "--dry-run"], cwd=work, check=True, capture_output=True,
-                         text=True, timeout=300)
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = _copy_workflow(tmp_path_factory.mktemp("quick") / "repo")
+    _snakemake(work)
+    return work
+
+
+def test_quick_run_produces_certified_figures_and_summary(quick_run: Path) -> None:
+    for fig in (quick_run / "results/quick/figures").glob("*.png"):
+        assert fig.stat().st_size > 10_000
+    assert (quick_run / "results/quick/figures/fig1_identifiability.pdf").exists()
+    ident = _summary(quick_run)["identifiability"]
+    assert ident["n_instances"] >= 50
+    assert ident["agreement"] == 1.0
+    assert ident["max_certificate_violation"] <= 1e-6
+    assert min(ident["n_modular"], ident["n_mixed"]) >= 0.3 * ident["n_instances"]
+    assert _solve_counts(quick_run) == (0, ident["n_instances"])
+
+
+def test_quick_summary_matches_committed_reference(quick_run: Path) -> None:
+    reference = json.loads(reference_path("quick").read_text())
+    problems = compare(reference, _summary(quick_run), load_rules())
+    assert not problems, "\n".join(map(str, problems))
+    _snakemake(quick_run, "regress")  # the Snakemake target agrees
+    assert "0 regressions" in (quick_run / "results/quick/regression.txt").read_text()
+
+
+def test_second_run_has_nothing_to_do(quick_run: Path) -> None:
+    dry = _snakemake(quick_run, "--dry-run")
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
-    # changing one λ_W value re-solves exactly the instances that use it
+
+def test_changing_one_lambda_resolves_only_its_instances(quick_run: Path,
+                                                         tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    shutil.copytree(quick_run, work)
     cfg = work / "conf/workflow.yaml"
     text = cfg.read_text()
     assert "lambda_w: [0.1, 0.3]" in text
     cfg.write_text(text.replace("lambda_w: [0.1, 0.3]", "lambda_w: [0.1, 0.2]", 1))
-    subprocess.run(run, cwd=work, check=True, capture_output=True, timeout=900)
-    hits, solved = _solve_counts(work)
-    assert solved == summary["n_instances"] // 2
-    assert hits == summary["n_instances"] - solved
+    _snakemake(work)
+    n = _summary(quick_run)["identifiability"]["n_instances"]
+    assert _solve_counts(work) == (n // 2, n // 2)
+
+
+def test_killed_workflow_resumes_to_the_identical_summary(quick_run: Path,
+                                                          tmp_path: Path) -> None:
+    work = _copy_workflow(tmp_path / "repo")
+    rng = np.random.default_rng(7)
+    for delay in rng.uniform(2.0, 12.0, size=3):
+        proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", *QUICK], cwd=work,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the scheduler and every job it runs
+        proc.wait(timeout=60)
+        cache_dir = work / "results/cache"
+        cache = ResultCache(cache_dir)
+        for path in cache_dir.rglob("*.json"):
+            assert cache.get(path.stem) is not None  # no partial entry is ever stored
+        (work / ".snakemake" / "locks").exists() and shutil.rmtree(work / ".snakemake/locks")
+    _snakemake(work)
+    assert _summary(work) == _summary(quick_run)
+
+
+def test_summary_independent_of_core_count(quick_run: Path, tmp_path: Path) -> None:
+    work = _copy_workflow(tmp_path / "repo")
+    _snakemake(work, cores=1)
+    assert _summary(work) == _summary(quick_run)

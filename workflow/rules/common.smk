@@ -1,5 +1,6 @@
 # Shared helpers: the chosen scale and the sweep expansion into Hydra overrides.
 import itertools
+import sys
 from pathlib import Path
 
 SCALES = list(config["scales"])

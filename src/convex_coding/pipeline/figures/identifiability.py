@@ -30,6 +30,9 @@ def summarise(records: Sequence[Record]) -> dict[str, Any]:
         "n_modular": n_mod,
         "n_mixed": n - n_mod,
         "agreement": agree / n if n else float("nan"),
+        "mean_loss": float(np.mean([r["solution"]["loss"] for r in records])),
+        "mean_margin_mixed": float(np.mean(
+            [r["theory"]["margin"] for r in records if not r["theory"]["modular"]] or [0.0])),
         "max_certificate_violation": max(r["solution"]["certificate_violation"] for r in records),
         "max_complementarity": max(r["solution"]["complementarity"] for r in records),
         "max_value_gap": max(r["solution"]["value_gap"] for r in records),
