@@ -4,6 +4,9 @@
 configfile: "conf/workflow.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/identifiability.smk"
 include: "workflow/rules/summary.smk"

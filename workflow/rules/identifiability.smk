@@ -69,7 +69,12 @@ rule identifiability_figure:
         batches=lambda wc: identifiability_batches(wc.scale),
         showcase="results/{scale}/identifiability/showcase.json",
     output:
-        figure=multiext("results/{scale}/figures/fig1_identifiability", ".pdf", ".png"),
+        pdf="results/{scale}/figures/fig1_identifiability.pdf",
+        png=report(
+            "results/{scale}/figures/fig1_identifiability.png",
+            caption="../report/fig1_identifiability.rst",
+            category="Figures",
+        ),
         summary="results/{scale}/summaries/identifiability.json",
     log:
         "results/{scale}/logs/identifiability/figure.log",

@@ -12,5 +12,5 @@ records = [r for path in snakemake.input.batches for r in json.loads(Path(path).
 showcase = json.loads(Path(snakemake.input.showcase).read_text())  # noqa: F821
 summary = summarise(records)
 logging.info("%s", summary)
-render(records, showcase, snakemake.output.figure)  # noqa: F821
+render(records, showcase, [snakemake.output.pdf, snakemake.output.png])  # noqa: F821
 write_json(snakemake.output.summary, {"identifiability": summary})  # noqa: F821
