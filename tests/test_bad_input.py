@@ -1,0 +1,52 @@
+"""Table-driven bad input through the real CLI: one clear message, exit ≠ 0, no cache."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# (overrides, text the one-line message must contain)
+CASES = [
+    (["lambda_w=-1"], "lambda_w=-1 is invalid; allowed: a finite number ≥ 0"),
+    (["lambda_r=0"], "lambda_r=0 is invalid; allowed: a finite number > 0"),
+    (["lambda_w=nan"], "lambda_w=nan is invalid"),
+    (["lambda_r=inf"], "lambda_r=inf is invalid"),
+    (["lambda_w=abc"], "lambda_w='abc' is invalid"),
+    (["seed=-3"], "seed=-3 is invalid; allowed: an integer ≥ 0"),
+    (["seed=1.5"], "seed=1.5 is invalid"),
+    (["dataset.dim=0"], "dataset.dim=0 is invalid; allowed: 2 or 3"),
+    (["dataset.dim=4"], "dataset.dim=4 is invalid; allowed: 2 or 3"),
+    (["dataset.kind=spiral"], "dataset.kind='spiral' is invalid; allowed: grid, grid_cut"),
+    (["dataset=uniform", "dataset.n_points=0"], "dataset.n_points=0 is invalid"),
+    (["dataset.points_per_axis=1"], "dataset.points_per_axis=1 is invalid"),
+    (["dataset.scale_spread=-0.1"], "dataset.scale_spread=-0.1 is invalid"),
+    (["dataset.cut_depth=[1.5,0.5]"], "dataset.cut_depth=[1.5, 0.5] is invalid"),
+    (["dataset.cut_corner=[1,1,1]"], "dataset.cut_corner=[1, 1, 1] is invalid"),
+    (["mixing.kind=rotation"], "mixing.kind='rotation' is invalid; allowed: orthogonal, general"),
+    (["mixing.out_dim=1"], "mixing.out_dim=1 is invalid"),
+    (["mixing=general", "mixing.correlation=-1.0"], "mixing.correlation=-1.0 is invalid"),
+    (["mixing.gain_spread=2"], "mixing.gain_spread=2 is invalid"),
+    (["solver.name=gurobi"],
+     "solver.name='gurobi' is not supported; allowed: auto, clarabel, scs, mosek"),
+    (["solver=mosek"], "no MOSEK licence was found"),
+    (["experiment.certificate_tol=-1"], "experiment.certificate_tol=-1 is invalid"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_bad_input_gives_one_clear_message(tmp_path: Path, overrides, message) -> None:
+    cache = tmp_path / "cache"
+    proc = subprocess.run(
+        [sys.executable, "-m", "convex_coding", *overrides, f"cache_dir={cache}",
+         f"out={tmp_path / 'out.json'}", f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert message in lines[0]
+    assert not cache.exists()
+    assert not (tmp_path / "out.json").exists()
