@@ -121,3 +121,31 @@ def test_summary_independent_of_core_count(quick_run: Path, tmp_path: Path) -> N
     work = _copy_workflow(tmp_path / "repo")
     _snakemake(work, cores=1)
     assert _summary(work) == _summary(quick_run)
+
+
+def test_html_report_is_self_contained_and_opens_in_chromium(quick_run: Path) -> None:
+    report = quick_run / "results/report.html"
+    subprocess.run([*SNAKEMAKE, "--report", str(report), *QUICK], cwd=quick_run, check=True,
+                   capture_output=True, timeout=300)
+    html = report.read_text()
+    figures = sorted(p.name for p in (quick_run / "results/quick/figures").glob("*.png"))
+    assert figures
+    for name in figures:  # every figure is embedded, not linked
+        assert f"data:image/png;charset=utf8;filename={name};base64," in html
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"https?:", html)  # no remote
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("headless check needs Debian's chromium package (installed by .ci/run)")
+    proc = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={quick_run / 'chromium-profile'}",
+         "--enable-logging=stderr", "--virtual-time-budget=5000", "--dump-dom",
+         report.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0
+    assert '<div id="app"><' in proc.stdout  # the report's app rendered
+    console_errors = [ln for ln in proc.stderr.splitlines()
+                      if "CONSOLE" in ln and ("Uncaught" in ln or "Error" in ln)]
+    assert not console_errors, console_errors
