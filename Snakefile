@@ -11,6 +11,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/identifiability.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/regression.smk"
+include: "workflow/rules/benchmarks.smk"
 
 
 rule all:

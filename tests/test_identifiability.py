@@ -163,3 +163,38 @@ def test_invalid_problems_are_rejected_with_a_message() -> None:
         AutoencoderProblem(s, np.eye(2), -1.0, 0.1)
     with pytest.raises(ValueError, match="span"):
         AutoencoderProblem(np.vstack([s[0], s[0]]), np.eye(2), 0.1, 0.1)
+
+
+def test_fast_qspace_bounds_equal_the_menu_formulation() -> None:
+    """The vertex-pair DNN bound and the O(T)-memory dictionary bound solve the same
+    programs as the menu's T×T formulation."""
+    import cvxpy as cp
+
+    from convex_coding import menu
+    from convex_coding.identifiability import (
+        affine_atoms,
+        qspace_inner_bound,
+        qspace_outer_bound,
+    )
+    from convex_coding.solvers import solve_checked
+
+    p = random_problem(2, "grid_cut", "general")
+    data = p.mixing @ p.sources
+    directions = direction_grid(2, 90)
+    expected = []
+    for sim in (menu.affine_similarity(p.sources),
+                menu.dictionary_similarity(affine_atoms(p, directions), p.sources)):
+        readout, constraints = menu.readout_energy_with_bias(sim, data)
+        objective = (menu.activity_energy(sim) / p.n_samples
+                     + p.lambda_w * menu.linear_weight_energy(sim, data)
+                     + p.lambda_r * readout)
+        constraints += menu.outer_nonnegativity(sim)
+        expected.append(solve_checked(cp.Problem(cp.Minimize(objective), constraints),
+                                      PRECISE).value)
+    outer, m, basis = qspace_outer_bound(p, PRECISE)
+    inner, c, atoms = qspace_inner_bound(p, PRECISE, directions)
+    assert c.min() >= 0 and atoms.min() >= -1e-12
+    assert outer == pytest.approx(expected[0], rel=1e-7)
+    assert inner == pytest.approx(expected[1], rel=1e-7)
+    assert (basis @ m @ basis.T).min() >= -1e-8 * np.abs(m).max()  # Q ≥ 0 at all T² pairs
+    assert outer <= solve_population(p, PRECISE).loss * (1 + 1e-7) <= inner * (1 + 1e-7)

@@ -95,18 +95,27 @@ class AutoencoderProblem:
         return self.sigma_s + self.lambda_w * self.sigma_a_inv
 
     @cached_property
+    def _hull(self) -> ConvexHull:
+        """``ConvexHull`` of ``{−s̃_t}``, computed once per instance (O(T log T))."""
+        return ConvexHull(-self.centred.T)
+
+    @cached_property
     def hull_vertices(self) -> np.ndarray:
         """Vertices of ``conv{−s̃_t}`` (rows); ``m(ω)`` is their support function."""
         pts = -self.centred.T
         if self.dim == 1:
             return np.array([[pts.min()], [pts.max()]])
-        return pts[ConvexHull(pts).vertices]
+        return pts[self._hull.vertices]
 
     @cached_property
     def hull_facets(self) -> tuple[np.ndarray, np.ndarray]:
         """Facets ``n·s ≤ h`` (unit ``n``) of ``conv{s̃_t}``: ``(normals, offsets)``."""
         eq = ConvexHull(self.centred.T).equations
         return eq[:, :-1], -eq[:, -1]
+
+    @cached_property
+    def _linear_pieces(self) -> LinearPieces:
+        return _build_linear_pieces(self)
 
 
 def bias_requirement(problem: AutoencoderProblem, directions: np.ndarray) -> np.ndarray:
@@ -203,9 +212,19 @@ class LinearPieces:
 
 
 def linear_pieces(problem: AutoencoderProblem) -> LinearPieces:
-    """Fan of ``m``: normal cones of ``conv{−s̃_t}``, triangulated (d = 2 or 3)."""
+    """Fan of ``m``: normal cones of ``conv{−s̃_t}``, triangulated (d = 2 or 3).
+
+    Computed once per instance and reused (the theory verdict, the solver and its
+    polishing rounds all need it).
+    """
+    return problem._linear_pieces
+
+
+def _build_linear_pieces(problem: AutoencoderProblem) -> LinearPieces:
     pts = -problem.centred.T
-    hull = ConvexHull(pts)
+    if problem.dim not in (2, 3):
+        raise ValueError(f"the identifiability solver supports d = 2 or 3, got {problem.dim}")
+    hull = problem._hull
     normals = hull.equations[:, :-1]  # outward unit facet normals
     verts, rays = [], []
     if problem.dim == 2:
@@ -424,6 +443,23 @@ class PopulationSolution:
     status: str
 
 
+def _symmetric_embedding(d: int) -> np.ndarray:
+    """``E`` (d² × d(d+1)/2) with ``vec_C(K) = E k`` for the upper triangle ``k`` of ``K``."""
+    iu = np.triu_indices(d)
+    emb = np.zeros((d, d, len(iu[0])))
+    emb[iu[0], iu[1], np.arange(len(iu[0]))] = 1.0
+    emb[iu[1], iu[0], np.arange(len(iu[0]))] = 1.0
+    return emb.reshape(d * d, -1)
+
+
+def _nd_settings(settings: SolverSettings) -> SolverSettings:
+    """``settings`` with cvxpy's SciPy canonicalisation backend, which batched (3-D)
+    expressions need (cvxpy would pick it anyway, with a warning)."""
+    if "canon_backend" in settings.options:
+        return settings
+    return SolverSettings(settings.name, {**settings.options, "canon_backend": "SCIPY"})
+
+
 def _cone_atoms(k: np.ndarray, tol: float) -> list[np.ndarray]:
     """Nonnegative rank-one terms ``x xᵀ`` (``x ≥ 0``) of a small DNN matrix ``K``.
 
@@ -468,22 +504,29 @@ def solve_population(
     The certificate is the exact minimum of ``r(ω)`` at the recovered ``H``.
     """
     pieces = linear_pieces(problem)
-    d = problem.dim
+    d, n_p = problem.dim, len(pieces)
     n_q = problem.neuron_quadratic
     rays, verts = pieces.rays, pieces.vertices
     costs = np.einsum("pai,pab,pbj->pij", rays, n_q[None] + np.einsum(
         "pa,pb->pab", verts, verts), rays)
-    blocks = [cp.Variable((d, d), PSD=True) for _ in range(len(pieces))]
-    h = sum(rays[p] @ blocks[p] @ rays[p].T for p in range(len(pieces)))
-    objective = sum(cp.trace(costs[p] @ blocks[p]) for p in range(len(pieces)))
+    # Vectorised: one variable holds the upper triangles of all K_p (nonnegative), one
+    # batched PSD constraint covers every block, and H and the objective are single
+    # constant-matrix products.  (A list of P cvxpy variables cost ~P ms to compile.)
+    emb = _symmetric_embedding(d)  # (d·d) × n_s: upper triangle → full matrix
+    k = cp.Variable((n_p, emb.shape[1]), nonneg=True)
+    blocks = cp.reshape(k @ emb.T, (n_p, d, d), order="C")
+    lift = np.einsum("pai,pbj,ijs->abps", rays, rays, emb.reshape(d, d, -1))
+    h = cp.reshape(lift.reshape(d * d, -1) @ cp.reshape(k, (k.size,), order="C"), (d, d),
+                   order="C")
+    objective = cp.sum(cp.multiply(costs.reshape(n_p, d * d) @ emb, k))
     chol = np.linalg.cholesky(problem.sigma_a)  # Σ_A = L Lᵀ: Tr(Σ_A H⁻¹) = Tr(Lᵀ H⁻¹ L)
     s = cp.Variable((d, d), symmetric=True)
     lmi = cp.bmat([[h, chol], [chol.T, s]])
-    constraints = [0.5 * (lmi + lmi.T) >> 0] + [b >= 0 for b in blocks]
+    constraints = [0.5 * (lmi + lmi.T) >> 0, cp.PSD(blocks)]
     prob = cp.Problem(cp.Minimize(objective + problem.lambda_r * cp.trace(s)), constraints)
-    report = solve_checked(prob, settings)
+    report = solve_checked(prob, _nd_settings(settings))
 
-    k_vals = np.array([0.5 * (b.value + b.value.T) for b in blocks])
+    k_vals = (np.asarray(k.value, dtype=float) @ emb.T).reshape(n_p, d, d)
     traces = np.einsum("pii->p", k_vals)
     total = traces.sum()
     dirs, weights, worst_residual = [], [], 0.0
@@ -699,6 +742,7 @@ def polish_population(
     """
     scale = max(float(np.max(modular_code(problem).bias ** 2)), 1e-300)
     mu = np.full(len(directions), 1.0 / len(directions))
+    best: tuple | None = None  # the iterate with the best certificate so far
     for _ in range(rounds):
         try:
             mu = conic_weights(problem, directions, settings)
@@ -709,6 +753,8 @@ def polish_population(
         directions, mu = refine_interior_neurons(problem, pieces, directions, mu)
         lam = lambda_matrix(problem, population_matrix(directions, mu))
         found = minimise_reduced_cost(problem, lam, pieces)
+        if best is None or found.value > best[2].value:
+            best = (directions, mu, found, lam)
         negative = found.piece_values < -tol * scale
         if not negative.any():
             break
@@ -717,6 +763,10 @@ def polish_population(
             np.vstack([found.piece_directions[negative], directions]),
             np.concatenate([np.zeros(int(negative.sum())), mu]),
         )
+    else:
+        # no convergence within ``rounds`` (column generation can cycle between nearly
+        # equivalent supports): return the iterate with the best certificate, not the last
+        directions, mu, found, lam = best
     # complementary slackness: an interior-point solve leaves weights ~ gap/r on
     # neurons with r(ω) > 0; drop them and re-solve on the support, kept only if the
     # certificate does not get worse
@@ -808,23 +858,91 @@ def qspace_bounds(
         min (1/T) Tr Q + λ_W Tr((X̃ᵀX̃)⁺ Q) + λ_R Tr(X̃ (PQP)⁺ X̃ᵀ)
         s.t. range Q ⊆ row [S; 1ᵀ],  Q ∈ CP_T (outer: DNN; inner: dictionary).
 
-    ``directions`` generate the inner dictionary (tunings :func:`affine_atoms`).
+    ``directions`` generate the inner dictionary (tunings :func:`affine_atoms`).  The
+    two programs are :func:`qspace_outer_bound` and :func:`qspace_inner_bound`; only
+    the returned ``Q`` matrices are ``T × T``.
     """
+    outer, m_outer, basis = qspace_outer_bound(problem, settings)
+    inner, weights, atoms = qspace_inner_bound(problem, settings, directions)
+    outer_q = basis @ m_outer @ basis.T
+    inner_q = (atoms * weights[None, :]) @ atoms.T
+    return QSpaceBounds(outer=outer, inner=inner, outer_q=0.5 * (outer_q + outer_q.T),
+                        inner_q=0.5 * (inner_q + inner_q.T))
+
+
+def _qspace_terms(problem: AutoencoderProblem) -> tuple[np.ndarray, int, np.ndarray,
+                                                        np.ndarray]:
+    """Basis ``B = [B_c, 1/√T]`` of ``row [S; 1ᵀ]``, its centred rank ``r``, the readout
+    targets ``X̃ B_c`` and ``Bᵀ(X̃ᵀX̃)⁺`` factor ``F = Bᵀ X̃⁺`` (so ``BᵀKB = FFᵀ``), all
+    in O(T) memory (the menu's T×T kernel is never formed)."""
     from . import menu
 
     data = problem.mixing @ problem.sources  # x_t = A s_t
+    centred = data - data.mean(axis=1, keepdims=True)
+    basis, rank = menu.affine_code_basis(problem.sources)
+    targets = centred @ basis[:, :rank]
+    if np.linalg.norm(centred - targets @ basis[:, :rank].T) > 1e-8 * max(
+        1.0, np.linalg.norm(centred)
+    ):
+        raise ValueError("targets are not in the range allowed for Q: no exact readout")
+    # rcond: X̃ = A S̃ has rank d < D; pinv's default cut-off (1e-15·T) keeps its rounding-
+    # level singular values once T ≳ 5000 and the weight term blows up (~1e20)
+    factor = basis.T @ np.linalg.pinv(centred, rcond=1e-10)  # (r+1) × D
+    return basis, rank, targets, factor
+
+
+def _schur_readout(block: cp.Expression, targets: np.ndarray) -> tuple[cp.Expression, list]:
+    """``Tr(Y M⁻¹ Yᵀ)`` as ``min Tr S`` with ``[[M, Yᵀ], [Y, S]] ⪰ 0``."""
+    s = cp.Variable((targets.shape[0], targets.shape[0]), symmetric=True)
+    lmi = cp.bmat([[block, targets.T], [targets, s]])
+    return cp.trace(s), [0.5 * (lmi + lmi.T) >> 0]
+
+
+def qspace_outer_bound(
+    problem: AutoencoderProblem, settings: SolverSettings
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The doubly nonnegative (outer) bound: ``(value, M, B)`` with ``Q = B M Bᵀ``.
+
+    ``Q_ts = b_tᵀ M b_s ≥ 0`` is linear in each of ``b_t``, ``b_s``, so it holds for all
+    pairs iff it holds for the pairs of vertices of ``conv{b_t}``, which are the rows of
+    the hull vertices of ``conv{s̃_t}`` (``b_t`` is an affine image of ``s̃_t``): an exact
+    reduction from ``T²`` to ``V(V+1)/2`` constraints.
+    """
+    basis, rank, targets, factor = _qspace_terms(problem)
     t = problem.n_samples
-    values, qs = [], []
-    for sim in (menu.affine_similarity(problem.sources),
-                menu.dictionary_similarity(affine_atoms(problem, directions), problem.sources)):
-        readout, constraints = menu.readout_energy_with_bias(sim, data)
-        objective = (
-            menu.activity_energy(sim) / t
-            + problem.lambda_w * menu.linear_weight_energy(sim, data)
-            + problem.lambda_r * readout
-        )
-        constraints += menu.outer_nonnegativity(sim)
-        report = solve_checked(cp.Problem(cp.Minimize(objective), constraints), settings)
-        values.append(report.value)
-        qs.append(sim.value())
-    return QSpaceBounds(outer=values[0], inner=values[1], outer_q=qs[0], inner_q=qs[1])
+    # O(1) scaling for any T: rows of √T·B are O(1), so M̂ = M/T is O(1) too, with
+    # Tr M / T = Tr M̂, Tr(BᵀKB M) = T Tr(BᵀKB M̂), Tr(Y M_r⁻¹ Yᵀ) = Tr(Ŷ M̂_r⁻¹ Ŷᵀ), Ŷ = Y/√T
+    verts = np.sqrt(t) * basis[np.sort(problem._hull.vertices)]
+    iu = np.triu_indices(len(verts))
+    pairs = np.einsum("ka,kb->kab", verts[iu[0]], verts[iu[1]]).reshape(len(iu[0]), -1)
+    pairs /= np.abs(pairs).max(axis=1, keepdims=True)
+    m = cp.Variable((rank + 1, rank + 1), PSD=True)
+    readout, constraints = _schur_readout(m[:rank, :rank], targets / np.sqrt(t))
+    objective = (cp.trace(m) + problem.lambda_w * t * cp.trace((factor @ factor.T) @ m)
+                 + problem.lambda_r * readout)
+    constraints.append(pairs @ cp.vec(m, order="C") >= 0)
+    report = solve_checked(cp.Problem(cp.Minimize(objective), constraints), settings)
+    m_val = t * np.asarray(m.value, dtype=float)
+    return report.value, 0.5 * (m_val + m_val.T), basis
+
+
+def qspace_inner_bound(
+    problem: AutoencoderProblem, settings: SolverSettings, directions: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The dictionary (inner) bound on the tunings of ``directions``:
+    ``(value, c, Y)`` with ``Q = Y diag(c) Yᵀ`` (``Y`` = :func:`affine_atoms`, T × K)."""
+    atoms = affine_atoms(problem, directions)
+    basis, rank, targets, factor = _qspace_terms(problem)
+    t = problem.n_samples
+    coords = basis.T @ atoms
+    if np.linalg.norm(atoms - basis @ coords) > 1e-8 * max(1.0, np.linalg.norm(atoms)):
+        raise ValueError("targets are not in the range allowed for Q: no exact readout")
+    c = cp.Variable(atoms.shape[1], nonneg=True)
+    scaled = coords[:rank] / np.sqrt(t)  # O(1) entries for any T (value unchanged)
+    block = scaled @ cp.diag(c) @ scaled.T
+    readout, constraints = _schur_readout(block, targets / np.sqrt(t))
+    activity = np.sum(atoms**2, axis=0) / t
+    weight = np.sum((factor.T @ coords) ** 2, axis=0)  # y_kᵀ(X̃ᵀX̃)⁺y_k = ‖X̃⁺ᵀ y_k‖²
+    objective = (activity + problem.lambda_w * weight) @ c + problem.lambda_r * readout
+    report = solve_checked(cp.Problem(cp.Minimize(objective), constraints), settings)
+    return report.value, np.maximum(np.asarray(c.value, dtype=float), 0.0), atoms

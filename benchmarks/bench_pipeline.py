@@ -1,0 +1,151 @@
+"""Whole-pipeline wall time: ``snakemake --cores N --config scale=S`` (rule ``all``).
+
+Each scale runs in a temporary copy of Snakefile, conf/, workflow/, profiles/ and
+results/reference/ (as tests/test_workflow.py does), so the repository's results/ and
+solver cache are never touched.  Per scale and core count:
+
+  cold   a fresh copy: empty cache, no outputs, every instance solved
+  warm   outputs deleted, the cache of the cold run kept: every instance read back
+
+Runs are sequential (never two at once) and import a frozen copy of src/ taken at the
+start, so concurrent edits of the checkout do not change the code (or the cache keys,
+which hash the library source) between the cold and the warm run.  The 8-core figure
+in the README is an extrapolation from these measurements (see ``extrapolate_cores``),
+not a measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, machine, write_section
+
+ITEMS = ("Snakefile", "conf", "workflow", "profiles")
+
+
+def copy_workflow(dest: Path, repo: Path = REPO) -> Path:
+    dest.mkdir(parents=True)
+    for item in ITEMS:
+        src = repo / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
+    ref = repo / "results" / "reference"
+    if ref.exists():
+        shutil.copytree(ref, dest / "results" / "reference")
+    return dest
+
+
+def snakemake(work: Path, scale: str, cores: int, src: Path | None = None,
+              timeout: int = 3600) -> float:
+    """Wall time of one run; with ``src`` the jobs import that frozen copy of the
+    package (PYTHONPATH), so edits to the checkout during a run cannot change it."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src),
+                                                          env.get("PYTHONPATH")]))
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores),
+                           "--config", f"scale={scale}"], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+        raise RuntimeError(f"snakemake --cores {cores} scale={scale} failed:\n{tail}")
+    return seconds
+
+
+def job_seconds(work: Path, scale: str) -> dict[str, float]:
+    """Sum and max of the per-batch Snakemake benchmark wall times (``s`` column)."""
+    times = []
+    for tsv in (work / "results" / scale / "benchmarks").rglob("*.tsv"):
+        lines = tsv.read_text().splitlines()
+        if len(lines) >= 2:
+            times.append(float(lines[1].split("\t")[0]))
+    return {"batch_jobs": len(times), "batch_seconds_sum": sum(times),
+            "batch_seconds_max": max(times, default=0.0)}
+
+
+def solve_counts(work: Path, scale: str) -> tuple[int, int]:
+    hits = solved = 0
+    for log in (work / "results" / scale / "logs").rglob("*.log"):
+        for m in re.finditer(r"(\d+) from cache, (\d+) solved", log.read_text()):
+            hits, solved = hits + int(m[1]), solved + int(m[2])
+    return hits, solved
+
+
+def measure(scale: str, cores: int, tmp: Path, log=print) -> list[dict[str, Any]]:
+    work = copy_workflow(tmp / f"{scale}-c{cores}")
+    src = tmp / "frozen" / "src"
+    if not src.exists():  # one frozen copy of the package (and the conf/ it finds)
+        shutil.copytree(REPO / "src", src, ignore=shutil.ignore_patterns("*.egg-info",
+                                                                          "__pycache__"))
+        shutil.copytree(REPO / "conf", tmp / "frozen" / "conf")
+    rows = []
+    for cache in ("cold", "warm"):
+        if cache == "warm":
+            shutil.rmtree(work / "results" / scale)
+            shutil.rmtree(work / ".snakemake", ignore_errors=True)
+        seconds = snakemake(work, scale, cores, src=src)
+        hits, solved = solve_counts(work, scale)
+        row = {"scale": scale, "cores": cores, "cache": cache, "seconds": seconds,
+               "instances_from_cache": hits, "instances_solved": solved,
+               **job_seconds(work, scale)}
+        log(f"{scale:6s} cores={cores} {cache}: {seconds:.1f}s "
+            f"({solved} solved, {hits} from cache, {row['batch_jobs']} batch jobs, "
+            f"Σ batch {row['batch_seconds_sum']:.1f}s, max {row['batch_seconds_max']:.1f}s)")
+        rows.append(row)
+    return rows
+
+
+def extrapolate_cores(rows: list[dict[str, Any]], cores: int) -> dict[str, dict[str, float]]:
+    """Honest-ish bound for ``--cores N`` from the 1-core run of each scale/cache:
+    ``max(serial part + parallel part / N, longest job + serial part)`` where the serial
+    part (scheduler start-up, figure and summary jobs) is the 1-core wall time minus
+    the summed batch-job times."""
+    out = {}
+    for r in rows:
+        if r["cores"] != 1:
+            continue
+        serial = max(r["seconds"] - r["batch_seconds_sum"], 0.0)
+        est = max(serial + r["batch_seconds_sum"] / cores, serial + r["batch_seconds_max"])
+        out[f"{r['scale']}_{r['cache']}"] = {"estimated_seconds": est,
+                                             "serial_seconds": serial,
+                                             "parallel_seconds": r["batch_seconds_sum"],
+                                             "longest_job_seconds": r["batch_seconds_max"]}
+    return {f"cores_{cores}": out}
+
+
+def run(scales: list[str], cores: list[int], log=print) -> dict[str, Any]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="cc-bench-pipeline-") as tmp:
+        for scale in scales:
+            for n in cores:
+                rows.extend(measure(scale, n, Path(tmp), log))
+    return {"machine": machine(), "runs": rows, "extrapolated": extrapolate_cores(rows, 8)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="quick", help="where benchmarks.json is written")
+    ap.add_argument("--scales", default="quick,paper")
+    ap.add_argument("--cores", default=f"1,{os.cpu_count() or 1}")
+    ap.add_argument("--root", type=Path, default=None)
+    args = ap.parse_args(argv)
+    cores = sorted({int(c) for c in args.cores.split(",")})
+    out = run(args.scales.split(","), cores, log=lambda m: print(m, flush=True))
+    kw = {} if args.root is None else {"root": args.root}
+    print(f"wrote {write_section(args.scale, 'pipeline', out, **kw)}")
+    print(out["extrapolated"])
+
+
+if __name__ == "__main__":
+    main()

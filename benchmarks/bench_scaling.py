@@ -1,0 +1,150 @@
+"""Solve time against the number of samples T, per problem class, with fitted exponents.
+
+Classes (d = 2 uniform samples, general mixing, λ_W = λ_R = 0.1 unless noted):
+  reduced       solve_population: the certified reduced solve (T from 20 to 1e5)
+  reduced_d3    the same for d = 3
+  outer_dnn     qspace_outer_bound: the T×T doubly nonnegative bound, with the exact
+                vertex-pair reduction of Q ≥ 0 (the returned Q = B M Bᵀ is not formed)
+  outer_dnn_TxT the same bound with all T² entrywise constraints, as the menu writes it
+                (the formulation before the reduction; capped early)
+  inner_dict    qspace_inner_bound: dictionary of 360 direction tunings (+ axes)
+
+For each class T grows geometrically until one point's median exceeds
+``--max-point-seconds`` or the class has used ``--class-budget`` seconds; the largest
+measured T is then the cap, and the fitted t ∝ T^k (over T ≥ ``--fit-min``) gives the
+extrapolated time at T = 1e5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import extrapolate, fit_exponent, machine, median_time, write_section
+
+from convex_coding import menu
+from convex_coding.identifiability import (
+    AutoencoderProblem,
+    direction_grid,
+    qspace_inner_bound,
+    qspace_outer_bound,
+    solve_population,
+)
+from convex_coding.solvers import SolverSettings, solve_checked
+from convex_coding.sources import make_mixing, make_sources
+
+PRECISE = SolverSettings(
+    "CLARABEL", {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
+)
+DEFAULT = SolverSettings("CLARABEL")
+SIZES = [20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000]
+
+
+def make_problem(n: int, dim: int = 2, seed: int = 0) -> AutoencoderProblem:
+    rng = np.random.default_rng(seed)
+    s = make_sources("uniform", dim, rng, points_per_axis=11, n_points=n, scale_spread=0.3,
+                     cut_depth=(0.3, 1.2))
+    a = make_mixing("general", dim, dim + 2, rng, max_correlation=0.6, gain_spread=0.3)
+    return AutoencoderProblem(s, a, 0.1, 0.1)
+
+
+def outer_txt(problem: AutoencoderProblem) -> float:
+    """The outer bound with all T² constraints ``Q ≥ 0`` (the menu formulation)."""
+    data = problem.mixing @ problem.sources
+    sim = menu.affine_similarity(problem.sources)
+    readout, constraints = menu.readout_energy_with_bias(sim, data)
+    objective = (menu.activity_energy(sim) / problem.n_samples
+                 + problem.lambda_w * menu.linear_weight_energy(sim, data)
+                 + problem.lambda_r * readout)
+    constraints += menu.outer_nonnegativity(sim)
+    return solve_checked(cp.Problem(cp.Minimize(objective), constraints), DEFAULT).value
+
+
+DIRECTIONS = direction_grid(2, 360)
+
+CLASSES: dict[str, tuple[str, Callable[[int], Callable[[], Any]], int]] = {
+    # name: (label, T ↦ timed call on a fresh problem, largest T tried)
+    "reduced": ("reduced solve (d=2)",
+                lambda n: lambda: solve_population(make_problem(n), PRECISE).loss, 100_000),
+    "reduced_d3": ("reduced solve (d=3)",
+                   lambda n: lambda: solve_population(make_problem(n, 3), PRECISE).loss,
+                   100_000),
+    "outer_dnn": ("DNN outer bound",
+                  lambda n: lambda: qspace_outer_bound(make_problem(n), DEFAULT)[0], 100_000),
+    "outer_dnn_TxT": ("DNN outer, all T² constraints",
+                      lambda n: lambda: outer_txt(make_problem(n)), 100_000),
+    "inner_dict": ("dictionary inner bound",
+                   lambda n: lambda: qspace_inner_bound(make_problem(n), DEFAULT,
+                                                        DIRECTIONS)[0], 100_000),
+}
+
+
+def run(classes: list[str], *, sizes: list[int] = SIZES, repeats: int = 3,
+        max_point_seconds: float = 15.0, class_budget: float = 90.0, fit_min: int = 200,
+        log=print) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    solve_population(make_problem(50), PRECISE)  # warm-up: imports, first compile
+    for name in classes:
+        label, make_call, t_max = CLASSES[name]
+        points, start, capped_by = [], time.perf_counter(), None
+        for n in sizes:
+            if n > t_max:
+                break
+            med, times, value = median_time(make_call(n), repeats,
+                                            max_seconds=max_point_seconds)
+            points.append({"n_samples": n, "median_seconds": med, "seconds": times,
+                           "value": float(value)})
+            log(f"{name:14s} T={n:6d} {med:8.3f}s (value {float(value):.6g})")
+            if med > max_point_seconds:
+                capped_by = f"one solve took {med:.1f}s > {max_point_seconds}s"
+                break
+            if time.perf_counter() - start > class_budget:
+                capped_by = f"class budget {class_budget}s used"
+                break
+        fit = fit_exponent([p["n_samples"] for p in points],
+                           [p["median_seconds"] for p in points], min_size=fit_min)
+        largest = points[-1]["n_samples"]
+        out[name] = {
+            "label": label,
+            "points": points,
+            "fit": fit,
+            "largest_t": largest,
+            "capped_by": capped_by,
+            "extrapolated_seconds_at_1e5": (None if largest >= 100_000
+                                            else extrapolate(fit, 100_000)),
+        }
+    return {"machine": machine(), "repeats": repeats, "fit_min_t": fit_min,
+            "max_point_seconds": max_point_seconds, "class_budget_seconds": class_budget,
+            "classes": out}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="quick")
+    ap.add_argument("--classes", default=",".join(CLASSES))
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--max-point-seconds", type=float, default=15.0)
+    ap.add_argument("--class-budget", type=float, default=90.0)
+    ap.add_argument("--max-t", type=int, default=100_000)
+    ap.add_argument("--root", type=Path, default=None)
+    args = ap.parse_args(argv)
+    out = run(args.classes.split(","), sizes=[n for n in SIZES if n <= args.max_t],
+              repeats=args.repeats, max_point_seconds=args.max_point_seconds,
+              class_budget=args.class_budget, log=lambda m: print(m, flush=True))
+    kw = {} if args.root is None else {"root": args.root}
+    path = write_section(args.scale, "scaling", out, **kw)
+    for name, cls in out["classes"].items():
+        print(f"{name}: k = {cls['fit']['exponent']}, T ≤ {cls['largest_t']}")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

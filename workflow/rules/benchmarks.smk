@@ -1,0 +1,21 @@
+# `snakemake --cores 2 benchmarks [--config scale=quick]`: convex vs trained, solve time
+# against T, whole-pipeline wall times (benchmarks/*.py).  Not part of `all`: it takes
+# ~15 minutes and measures this machine.  Runs alone (all cores) so timings are fair.
+
+
+rule benchmarks:
+    output:
+        json=f"results/{SCALE}/benchmarks.json",
+        figures=multiext(f"results/{SCALE}/figures/benchmarks", ".pdf", ".png"),
+    params:
+        python=sys.executable,
+        script=str(Path(workflow.basedir) / "benchmarks" / "run_all.py"),
+    log:
+        f"results/{SCALE}/logs/benchmarks.log",
+    threads: workflow.cores
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{params.python} {params.script} --scale {SCALE} > {log} 2>&1"
+        " || (tail -n 30 {log}; exit 1)"
