@@ -1,6 +1,6 @@
 # `snakemake --cores 2 benchmarks [--config scale=quick]`: convex vs trained, solve time
 # against T, whole-pipeline wall times (benchmarks/*.py).  Not part of `all`: it takes
-# ~15 minutes and measures this machine.  Runs alone (all cores) so timings are fair.
+# ~15 minutes and measures this machine; request it on its own so timings are fair.
 
 
 rule benchmarks:
@@ -12,7 +12,7 @@ rule benchmarks:
         script=str(Path(workflow.basedir) / "benchmarks" / "run_all.py"),
     log:
         f"results/{SCALE}/logs/benchmarks.log",
-    threads: workflow.cores
+    threads: 1  # a fixed count: `workflow.cores` breaks --report and cluster executors
     resources:
         mem_mb=4000,
         runtime=60,
