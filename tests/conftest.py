@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from convex_coding.identifiability import AutoencoderProblem
 from convex_coding.solvers import SolverSettings
 from convex_coding.sources import make_mixing, make_sources
+
+REPO = Path(__file__).resolve().parents[1]
 
 #: the tolerances of conf/solver/clarabel.yaml
 PRECISE = SolverSettings(
@@ -28,3 +33,13 @@ def random_problem(seed: int, kind: str, mixing: str, dim: int = 2,
                            cut_depth=(0.3, 1.2))
     a = make_mixing(mixing, dim, dim + 2, rng, max_correlation=0.6, gain_spread=0.3)
     return AutoencoderProblem(sources, a, lambda_w, lambda_r)
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A runnable copy of the workflow (Snakefile, configs, rules, profiles, references)."""
+    dest.mkdir(parents=True)
+    for item in ("Snakefile", "conf", "workflow", "profiles"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
+    shutil.copytree(REPO / "results" / "reference", dest / "results" / "reference")
+    return dest

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "workflow/scripts/local_slurm.sh"
@@ -57,15 +58,6 @@ def _skip_reason() -> str | None:
     if running:
         return f"SLURM daemons already running (pids {' '.join(running)})"
     return None
-
-
-def _copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for item in ("Snakefile", "conf", "workflow", "profiles"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
-    shutil.copytree(REPO / "results" / "reference", dest / "results" / "reference")
-    return dest
 
 
 def _run(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess[str]:
@@ -118,7 +110,7 @@ def test_cluster_profile_is_valid(tmp_path: Path) -> None:
     rules = set(re.findall(r"^rule (\w+):", "\n".join(
         p.read_text() for p in (REPO / "workflow/rules").glob("*.smk")), re.MULTILINE))
     assert set(profile["set-resources"]) <= rules
-    work = _copy_workflow(tmp_path / "repo")
+    work = copy_workflow(tmp_path / "repo")
     dry = _run([*SNAKEMAKE, "--profile", str(REPO / "profiles/slurm"), "--dry-run", *QUICK],
                timeout=120, cwd=work)
     assert "identifiability_batch" in dry.stdout + dry.stderr
@@ -129,13 +121,13 @@ def test_cluster_profile_is_valid(tmp_path: Path) -> None:
 def test_quick_workflow_on_slurm_matches_local_run(cluster: Path, tmp_path: Path) -> None:
     env = {**os.environ, "MPLBACKEND": "Agg"}
 
-    local = _copy_workflow(tmp_path / "local")
+    local = copy_workflow(tmp_path / "local")
     t0 = time.monotonic()
     local_run = _run([*SNAKEMAKE, "--cores", "2", *QUICK], timeout=900, cwd=local, env=env)
     local_seconds = time.monotonic() - t0
     local_jobs = _rule_jobs(local_run.stderr, "(?:local)?rule")
 
-    remote = _copy_workflow(tmp_path / "slurm")
+    remote = copy_workflow(tmp_path / "slurm")
     t0 = time.monotonic()
     slurm_run = _run([*SNAKEMAKE, "--profile", str(PROFILE), *QUICK], timeout=900,
                      cwd=remote, env=env)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import copy_workflow
 
 from convex_coding.pipeline.cache import ResultCache
 from convex_coding.pipeline.regression import compare, load_rules, reference_path
@@ -22,15 +23,6 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 QUICK = ["--config", "scale=quick"]
 pytestmark = pytest.mark.slow
-
-
-def _copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for item in ("Snakefile", "conf", "workflow", "profiles"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
-    shutil.copytree(REPO / "results" / "reference", dest / "results" / "reference")
-    return dest
 
 
 def _snakemake(work: Path, *args: str, cores: int = 2, timeout: int = 1200):
@@ -53,7 +45,7 @@ def _summary(work: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = _copy_workflow(tmp_path_factory.mktemp("quick") / "repo")
+    work = copy_workflow(tmp_path_factory.mktemp("quick") / "repo")
     _snakemake(work, cores=8)  # more job slots than cores: order of completion varies
     return work
 
@@ -98,7 +90,7 @@ def test_changing_one_lambda_resolves_only_its_instances(quick_run: Path,
 
 def test_killed_workflow_resumes_to_the_identical_summary(quick_run: Path,
                                                           tmp_path: Path) -> None:
-    work = _copy_workflow(tmp_path / "repo")
+    work = copy_workflow(tmp_path / "repo")
     rng = np.random.default_rng(7)
     for delay in rng.uniform(2.0, 12.0, size=3):
         proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", *QUICK], cwd=work,
@@ -118,7 +110,7 @@ def test_killed_workflow_resumes_to_the_identical_summary(quick_run: Path,
 
 
 def test_summary_independent_of_core_count(quick_run: Path, tmp_path: Path) -> None:
-    work = _copy_workflow(tmp_path / "repo")
+    work = copy_workflow(tmp_path / "repo")
     _snakemake(work, cores=1)
     assert _summary(work) == _summary(quick_run)
 
