@@ -23,11 +23,11 @@ KEYS = sorted(flatten(REFERENCE))
 
 def _set(tree: dict, dotted: str, value) -> dict:
     out = copy.deepcopy(tree)
-    node = out
-    *parents, leaf = dotted.split(".")
-    for p in parents:
-        node = node[p]
-    node[leaf] = value
+    node, rest = out, dotted
+    while rest not in node:  # keys may contain dots (e.g. "spike_and_slab_p0.25")
+        head = max((k for k in node if rest.startswith(f"{k}.")), key=len)
+        node, rest = node[head], rest[len(head) + 1:]
+    node[rest] = value
     return out
 
 
@@ -37,7 +37,9 @@ def _perturbed(key: str, value):
     if rule.kind == "ignore":
         return None
     if rule.kind == "max":
-        return rule.tol * 1.5
+        return rule.tol * 1.5 if rule.tol > 0 else rule.tol + 1.0
+    if rule.kind == "min":
+        return rule.tol * 1.5 if rule.tol < 0 else rule.tol - 1.0
     if isinstance(value, bool) or not isinstance(value, int | float):
         return [value, "extra"] if isinstance(value, list) else f"{value}-changed"
     if rule.kind == "exact":
@@ -63,7 +65,7 @@ def test_perturbation_beyond_tolerance_is_reported(key: str) -> None:
         pytest.skip(f"{key} is deliberately not compared")
     problems = compare(REFERENCE, _set(REFERENCE, key, bad), RULES)
     assert [p.key for p in problems] == [key]
-    assert str(value) in str(problems[0]) or _rule_for(key, RULES).kind == "max"
+    assert str(value) in str(problems[0]) or _rule_for(key, RULES).kind in ("max", "min")
 
 
 def test_within_tolerance_passes_and_missing_or_new_keys_fail() -> None:

@@ -2,7 +2,11 @@
 
 
 def summary_blocks(scale):
-    return [f"results/{scale}/summaries/identifiability.json"]
+    return [
+        f"results/{scale}/summaries/identifiability.json",
+        f"results/{scale}/summaries/on_off.json",
+        f"results/{scale}/summaries/tuning_uniqueness.json",
+    ]
 
 
 rule summary:

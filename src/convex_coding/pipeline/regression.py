@@ -8,6 +8,7 @@ under an explicit per-key rule from ``results/reference/tolerances.yaml``:
 ``abs``    ``|got − ref| ≤ tol``;
 ``max``    ``got ≤ tol`` regardless of the reference (certificates, residuals: their
            reference value is solver noise, only the bound is scientific);
+``min``    ``got ≥ tol`` likewise (most negative reduced costs, agreement rates);
 ``ignore`` not compared (e.g. solver versions; the numbers they produce are).
 
 Rules are matched in order against the dotted key path (``fnmatch`` patterns); a key
@@ -55,7 +56,7 @@ class Mismatch:
         return f"{self.key}: expected {self.expected!r}, got {self.got!r} ({self.tolerance})"
 
 
-KINDS = ("exact", "rel", "abs", "max", "ignore")
+KINDS = ("exact", "rel", "abs", "max", "min", "ignore")
 
 
 def load_rules(path: str | Path = DEFAULT_TOLERANCES) -> list[Rule]:
@@ -109,6 +110,8 @@ def compare(reference: dict, got: dict, rules: list[Rule]) -> list[Mismatch]:
             ok, desc = False, f"{rule.kind} {rule.tol:g} (not a finite number)"
         elif rule.kind == "max":
             ok, desc = val <= rule.tol, f"must be ≤ {rule.tol:g}"
+        elif rule.kind == "min":
+            ok, desc = val >= rule.tol, f"must be ≥ {rule.tol:g}"
         elif rule.kind == "rel":
             ok = _is_number(exp) and abs(val - exp) <= rule.tol * abs(exp)
             desc = f"relative tolerance {rule.tol:g}"

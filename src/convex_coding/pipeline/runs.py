@@ -12,12 +12,16 @@ from omegaconf import DictConfig
 from .cache import ResultCache
 from .config import ConfigError
 from .identifiability_run import run_identifiability
+from .on_off_run import run_on_off
+from .uniqueness_run import run_tuning_uniqueness
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 
 #: experiment name (``experiment.name``) → function(cfg, cache) → record
 EXPERIMENTS: dict[str, Callable[[DictConfig, ResultCache | None], dict[str, Any]]] = {
     "identifiability": run_identifiability,
+    "on_off": run_on_off,
+    "tuning_uniqueness": run_tuning_uniqueness,
 }
 
 

@@ -1,0 +1,301 @@
+"""One ON/OFF instance (Theorem 3): config → stimulus → cached, certified solve → record.
+
+``experiment.mode=solve`` solves the per-neuron-density problem at one ``rho``;
+``experiment.mode=threshold`` bisects on ρ for the density at which the certified optimum
+becomes the ON/OFF pair.  A failed certificate raises :class:`CertificateError`, so
+nothing is cached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from .. import __version__
+from ..on_off import (
+    STIMULUS_KINDS,
+    analyse,
+    closed_form_norm,
+    cost,
+    is_symmetric,
+    measured_threshold,
+    outer_bound,
+    outer_bound_symmetric,
+    predicted_threshold,
+    q_space_cost,
+    solve_on_off,
+    stimulus_samples,
+)
+from ..solvers import SolverError, SolverSettings, solver_version
+from .cache import ResultCache, array_digest, code_digest, content_key
+from .config import is_int, is_real, require, solver_settings
+from .identifiability_run import CertificateError
+
+MODES = ("solve", "threshold")
+
+
+def validate_on_off(cfg: DictConfig) -> None:
+    """Check every setting an ON/OFF run reads (key and allowed range in each message)."""
+    kind = require(cfg, "stimulus.kind", lambda v: v in STIMULUS_KINDS, ", ".join(STIMULUS_KINDS))
+    t = require(cfg, "stimulus.n_samples", lambda v: is_int(v) and 5 <= v <= 401,
+                "an integer in [5, 401]")
+    if kind == "spike_and_slab":
+        require(cfg, "stimulus.param", lambda v: is_real(v) and 0 < v <= 1,
+                "the slab probability p, a number in (0, 1]")
+    elif kind == "gen_gaussian":
+        require(cfg, "stimulus.param", lambda v: is_real(v) and 0 < v <= 100,
+                "the shape β, a number in (0, 100]")
+    else:
+        require(cfg, "stimulus.param", lambda v: v is None, f"null for stimulus.kind={kind}")
+    mode = require(cfg, "experiment.mode", lambda v: v in MODES, ", ".join(MODES))
+    if mode == "solve":
+        require(cfg, "rho", lambda v: is_real(v) and 1.0 / t <= v <= 1,
+                f"a number in [1/T, 1] = [{1.0 / t:.4g}, 1] (T = stimulus.n_samples)")
+    require(cfg, "lam", lambda v: is_real(v) and 0 < v <= 1e6, "a number in (0, 1e6]")
+    for key in ("experiment.certificate_tol", "experiment.value_tol"):
+        require(cfg, key, lambda v: is_real(v) and 0 < v < 1, "a number in (0, 1)")
+    require(cfg, "experiment.threshold_bracket",
+            lambda v: len(v) == 2 and all(is_real(b) for b in v) and 1.0 / t <= v[0] < v[1] <= 1,
+            f"[low, high] with 1/T = {1.0 / t:.4g} ≤ low < high ≤ 1")
+    require(cfg, "experiment.threshold_tol", lambda v: is_real(v) and 0 < v <= 0.1,
+            "a number in (0, 0.1]")
+    solver_settings(cfg)
+
+
+def stimulus_of(cfg: DictConfig) -> np.ndarray:
+    s = cfg.stimulus
+    param = None if s.param is None else float(s.param)
+    return stimulus_samples(s.kind, int(s.n_samples), param)
+
+
+def stimulus_label(kind: str, param: float | None) -> str:
+    if param is None:
+        return kind
+    symbol = "p" if kind == "spike_and_slab" else "β"
+    return f"{kind} ({symbol}={param:g})"
+
+
+def numerics_of(cfg: DictConfig) -> dict[str, Any]:
+    exp = cfg.experiment
+    return {
+        "certificate_tol": float(exp.certificate_tol),
+        "value_tol": float(exp.value_tol),
+        "threshold_bracket": [float(b) for b in exp.threshold_bracket],
+        "threshold_tol": float(exp.threshold_tol),
+    }
+
+
+def problem_key(x: np.ndarray, mode: str, rho: float | None, lam: float | None,
+                settings: SolverSettings, numerics: dict) -> str:
+    """Content address: samples, mode, ρ, λ (``None`` for the λ-free core solve),
+    numerics, solver and our code."""
+    return content_key({
+        "experiment": "on_off",
+        "mode": mode,
+        "stimulus": array_digest(x),
+        "rho": rho,
+        "lam": lam,
+        "numerics": numerics,
+        "solver": settings.as_dict(),
+        "solver_version": solver_version(settings.name),
+        "package_version": __version__,
+        "code": code_digest(),
+    })
+
+
+def _rel(a: float, b: float) -> float:
+    return float((a - b) / max(abs(a), 1e-300))
+
+
+def solve_core(x: np.ndarray, rho: float, settings: SolverSettings,
+               numerics: dict) -> dict[str, Any]:
+    """The λ-free part of one instance (JSON-able): the certified optimum at one ρ as
+    atomic norms and costs at ``λ = 1``, reduced costs, the canonical code
+    (:func:`canonical_code`) and its analysis.
+
+    ``λ`` only scales the cost: the inner, lower and exact values are ``2√(λ/T)·‖x‖``,
+    and the outer and Q-space problems ``min_Q Tr(Q)/T + λ r(Q)`` over a cone (with
+    ``r(αQ) = r(Q)/α``) have value ``2√λ·min_Q √(Tr(Q) r(Q)/T)``, i.e. ``√λ`` times their
+    value at ``λ = 1`` (checked in the tests).  So one solve per (stimulus, ρ) serves
+    every λ; :func:`record_for_lambda` scales it.
+    """
+    t = len(x)
+    sol = solve_on_off(x, rho, settings, canonical=True)
+    inner = cost(sol.atomic_norm, 1.0, t)
+    outer = (outer_bound_symmetric if is_symmetric(x) else outer_bound)(x, rho, 1.0, settings)
+    q_space = q_space_cost(x, sol.atoms, 1.0, settings)
+    checks = {
+        "inner vs certified lower bound": sol.gap,
+        "inner vs exact SOCP": abs(_rel(sol.atomic_norm, sol.exact_norm)),
+        "inner vs Q-space dictionary problem": abs(_rel(inner, q_space)),
+        "outer above inner": -_rel(inner, outer),
+        "complementary slackness": sol.complementarity,
+    }
+    if sol.min_reduced_cost < -numerics["certificate_tol"]:
+        raise CertificateError(
+            f"an atom with relative reduced cost {sol.min_reduced_cost:.3g} exists at the "
+            f"reported optimum (allowed ≥ −{numerics['certificate_tol']:.1g})")
+    for what, value in checks.items():
+        if value > numerics["value_tol"]:
+            raise CertificateError(f"{what}: {value:.3g} (relative) exceeds "
+                                   f"{numerics['value_tol']:.1g}")
+    an = analyse(x, sol)
+    return {
+        "rho_star": predicted_threshold(x),
+        "closed_form_norm": closed_form_norm(x, rho),
+        "norms": {"inner": sol.atomic_norm, "lower": sol.lower_bound,
+                  "exact": sol.exact_norm},
+        "at_unit_lambda": {"outer": outer, "q_space": q_space},
+        "solution": {
+            "gap_inner_outer": _rel(inner, outer),
+            "gap_inner_lower": sol.gap,
+            "min_reduced_cost": sol.min_reduced_cost,
+            "reduced_cost_by_method": {
+                "exact": sol.pricing.exact,
+                "projected_gradient": sol.pricing.projected_gradient,
+                "fine_dictionary": sol.pricing.fine_dictionary,
+            },
+            "complementarity": sol.complementarity,
+            "dual_source": sol.dual_source,
+            "rounds": sol.rounds,
+            "n_dictionary": sol.n_dictionary,
+            "representative": sol.representative,
+            "n_basic": sol.n_basic,
+            "atoms": sol.atoms.T.tolist(),
+            "weights": sol.weights.tolist(),
+            "signs": sol.signs.tolist(),
+            "status": "optimal",
+            "solver": sol.solver,
+            "solver_version": solver_version(sol.solver),
+        },
+        "measured": {
+            "on_off": an.on_off,
+            "covering_pair": an.covering_pair,
+            "monotone_share": an.monotone_share,
+            "n_tunings": an.n_tunings,
+            "n_two_sided": an.n_two_sided,
+            "centres": an.centres.tolist(),
+            "widths": an.widths.tolist(),
+            "max_monotone_extent": an.max_monotone_extent,
+        },
+        "n_samples": t,
+    }
+
+
+def record_for_lambda(core: dict[str, Any], rho: float, lam: float) -> dict[str, Any]:
+    """One instance's result at ``λ`` from its λ-free core (costs scaled, see
+    :func:`solve_core`)."""
+    t = core["n_samples"]
+    root = float(np.sqrt(lam))
+    norms, unit = core["norms"], core["at_unit_lambda"]
+    return {
+        "theory": {
+            "rho_star": core["rho_star"],
+            "pair_optimal": bool(rho >= core["rho_star"]),
+            "cost": cost(core["closed_form_norm"], lam, t),
+        },
+        "solution": {
+            "inner": cost(norms["inner"], lam, t),
+            "lower": cost(norms["lower"], lam, t),
+            "outer": root * unit["outer"],
+            "exact": cost(norms["exact"], lam, t),
+            "q_space": root * unit["q_space"],
+            **core["solution"],
+        },
+        "measured": core["measured"],
+        "n_samples": t,
+        "package_version": __version__,
+    }
+
+
+def solve_and_certify(x: np.ndarray, rho: float, lam: float, settings: SolverSettings,
+                      numerics: dict) -> dict[str, Any]:
+    """Certified optimum at one ρ and λ: inner, lower, exact, closed-form, Q-space and
+    outer values, reduced costs, the canonical tunings and their analysis (JSON-able)."""
+    return record_for_lambda(solve_core(x, rho, settings, numerics), rho, lam)
+
+
+def threshold_and_certify(x: np.ndarray, settings: SolverSettings,
+                          numerics: dict) -> dict[str, Any]:
+    """Measured threshold (bisection on the certified ON/OFF index) against ρ*."""
+    lo, hi = numerics["threshold_bracket"]
+    try:
+        th = measured_threshold(x, settings, lo=lo, hi=hi, tol=numerics["threshold_tol"],
+                                cert_tol=numerics["certificate_tol"],
+                                gap_tol=numerics["value_tol"])
+    except SolverError as exc:
+        raise CertificateError(str(exc)) from exc
+    except ValueError as exc:
+        raise CertificateError(f"threshold bisection: {exc}") from exc
+    rho_star = predicted_threshold(x)
+    return {
+        "theory": {"rho_star": rho_star},
+        "measured": {
+            "threshold": th.measured,
+            "bracket": list(th.bracket),
+            "difference": th.measured - rho_star,
+            "n_solves": th.n_solves,
+        },
+        "solution": {
+            "min_reduced_cost": th.min_reduced_cost,
+            "max_gap_inner_lower": th.max_gap,
+            "status": "optimal",
+            "solver": settings.name,
+            "solver_version": solver_version(settings.name),
+        },
+        "n_samples": len(x),
+        "package_version": __version__,
+    }
+
+
+def run_on_off(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
+    """Validate, build, look up or solve, and return the instance's record."""
+    validate_on_off(cfg)
+    settings = solver_settings(cfg)
+    x = stimulus_of(cfg)
+    mode = str(cfg.experiment.mode)
+    rho = float(cfg.rho) if mode == "solve" else None
+    lam = float(cfg.lam)
+    numerics = numerics_of(cfg)
+    key = problem_key(x, mode, rho, lam, settings, numerics)
+    result = cache.get(key) if cache is not None else None
+    hit = result is not None
+    if result is None:
+        if mode == "solve":
+            # the λ-free core is cached on its own: one solve per (stimulus, ρ)
+            core_key = problem_key(x, "solve_core", rho, None, settings, numerics)
+            core = cache.get(core_key) if cache is not None else None
+            if core is None:
+                core = solve_core(x, rho, settings, numerics)
+                if cache is not None:
+                    cache.put(core_key, core)
+            result = record_for_lambda(core, rho, lam)
+        else:
+            result = threshold_and_certify(x, settings, numerics)
+        if cache is not None:
+            cache.put(key, result)
+    param = None if cfg.stimulus.param is None else float(cfg.stimulus.param)
+    params = {
+        "stimulus": stimulus_label(cfg.stimulus.kind, param),
+        "kind": str(cfg.stimulus.kind),
+        "param": param,
+        "n_samples": int(cfg.stimulus.n_samples),
+        "mode": mode,
+        "rho": rho,
+        "lam": lam,
+    }
+    if mode == "solve":
+        agree = result["measured"]["on_off"] == result["theory"]["pair_optimal"]
+    else:
+        agree = abs(result["measured"]["difference"]) <= 0.01
+    return {
+        "key": key,
+        "params": params,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "cache_hit": hit,
+        "agree": bool(agree),
+        **result,
+    }
+

@@ -1,0 +1,265 @@
+"""One tuning-uniqueness instance: config → certified ``Q*`` → criteria and restarts → record.
+
+Instances (``experiment.instance``):
+
+* ``theorem1``: the Theorem 1 optimum of the configured dataset/mixing/λ/seed.  Its
+  certified solve is looked up in (or stored to) the cache under the *identifiability*
+  key, so it is shared with the identifiability sweep.
+* ``offset``: two sources on a grid decoded linearly with targets ``S + c``
+  (:func:`convex_coding.uniqueness.offset_instance`).
+
+``experiment.nonnegative=false`` gives the PSD-only contrast of either.  An instance whose
+optimum is not certified (solver status, certificate, dual gap) is returned with
+``certified: false`` and the reason, and is not cached; it is listed, never counted.
+
+ON/OFF optima (Theorem 3) plug in through :func:`instance_from_config`: build them with
+:func:`convex_coding.uniqueness.dictionary_instance` from the dictionary solution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from .. import __version__
+from .. import uniqueness as uq
+from ..identifiability import AutoencoderProblem
+from ..solvers import SolverError, SolverSettings, solver_version
+from .cache import ResultCache, code_digest, content_key
+from .config import ConfigError, is_int, is_real, require, solver_settings, validate_identifiability
+from .identifiability_run import (
+    CertificateError,
+    build_problem,
+    numerics_of,
+    problem_key,
+    solve_and_certify,
+)
+
+INSTANCES = ("theorem1", "offset")
+
+
+def theorem1_config(cfg: DictConfig) -> DictConfig:
+    """The identifiability view of a tuning-uniqueness config (same cache key)."""
+    sub = OmegaConf.to_container(cfg, resolve=True)
+    sub["experiment"] = sub["experiment"]["theorem1"]
+    return OmegaConf.create(sub)
+
+
+def validate_tuning_uniqueness(cfg: DictConfig) -> None:
+    """Check every setting a tuning-uniqueness run reads."""
+    kind = require(cfg, "experiment.instance", lambda v: v in INSTANCES, ", ".join(INSTANCES))
+    require(cfg, "experiment.nonnegative", lambda v: isinstance(v, bool), "true or false")
+    require(cfg, "experiment.restarts", lambda v: is_int(v) and 2 <= v <= 1000,
+            "an integer in [2, 1000]")
+    require(cfg, "experiment.restart_seed", lambda v: is_int(v) and v >= 0, "an integer ≥ 0")
+    require(cfg, "experiment.extra_neurons", lambda v: is_int(v) and 0 <= v <= 20,
+            "an integer in [0, 20]")
+    for key in ("cp_tol", "converged_tol", "discrepancy_tol", "zero_tol", "gap_tol"):
+        require(cfg, f"experiment.{key}", lambda v: is_real(v) and 0 < v < 1, "a number in (0, 1)")
+    require(cfg, "experiment.scattered_max_neurons", lambda v: is_int(v) and 1 <= v <= 6,
+            "an integer in [1, 6]")
+    require(cfg, "experiment.keep_restarts", lambda v: isinstance(v, bool), "true or false")
+    if kind == "offset":
+        require(cfg, "experiment.offset", lambda v: is_real(v) and 0 <= v <= 100,
+                "a number in [0, 100]")
+        require(cfg, "experiment.grid_points", lambda v: is_int(v) and 3 <= v <= 11,
+                "an integer in [3, 11]")
+        require(cfg, "experiment.aspect", lambda v: is_real(v) and 0 < v <= 1,
+                "a number in (0, 1]")
+        require(cfg, "experiment.readout_weight", lambda v: is_real(v) and v > 0,
+                "a finite number > 0")
+    else:
+        validate_identifiability(theorem1_config(cfg))
+    solver_settings(cfg)
+
+
+def qspace_settings(cfg: DictConfig, settings: SolverSettings) -> SolverSettings:
+    """Solver options for the T×T conic solves: ``qspace_solver_options[name]`` merged in."""
+    extra = OmegaConf.select(cfg, f"experiment.qspace_solver_options.{settings.name}",
+                             default=None)
+    options = {**settings.options, **(OmegaConf.to_container(extra) if extra else {})}
+    return SolverSettings(name=settings.name, options=options)
+
+
+def numerics(cfg: DictConfig) -> dict[str, Any]:
+    exp = cfg.experiment
+    keys = ("restarts", "restart_seed", "extra_neurons", "cp_tol", "converged_tol",
+            "discrepancy_tol", "zero_tol", "gap_tol", "scattered_max_neurons", "keep_restarts")
+    return {k: exp[k] for k in keys}
+
+
+def params_of(cfg: DictConfig) -> dict[str, Any]:
+    exp = cfg.experiment
+    out: dict[str, Any] = {"instance": exp.instance, "nonnegative": bool(exp.nonnegative)}
+    if exp.instance == "offset":
+        out.update(offset=float(exp.offset), grid_points=int(exp.grid_points),
+                   aspect=float(exp.aspect), readout_weight=float(exp.readout_weight))
+    else:
+        out.update(dataset=cfg.dataset.kind, dim=int(cfg.dataset.dim), mixing=cfg.mixing.kind,
+                   lambda_w=float(cfg.lambda_w), lambda_r=float(cfg.lambda_r),
+                   seed=int(cfg.seed))
+    return out
+
+
+def theorem1_solution(cfg: DictConfig, problem: AutoencoderProblem, settings: SolverSettings,
+                      cache: ResultCache | None) -> dict[str, Any]:
+    """The certified Theorem 1 record, shared with the identifiability cache."""
+    sub = theorem1_config(cfg)
+    num = numerics_of(sub)
+    key = problem_key(problem, settings, num)
+    result = cache.get(key) if cache is not None else None
+    if result is None:
+        result = solve_and_certify(problem, settings, num)
+        if cache is not None:
+            cache.put(key, result)
+    return result
+
+
+def instance_from_config(cfg: DictConfig, settings: SolverSettings,
+                         cache: ResultCache | None) -> uq.Instance:
+    """Build the configured instance (raises CertificateError / SolverError when the
+    optimum cannot be certified).  New families (e.g. ON/OFF) are added here."""
+    exp = cfg.experiment
+    qset = qspace_settings(cfg, settings)
+    if exp.instance == "offset":
+        if exp.nonnegative:
+            return uq.offset_instance(int(exp.grid_points), float(exp.offset), qset,
+                                      float(exp.readout_weight), float(exp.aspect),
+                                      gap_tol=float(exp.gap_tol),
+                                      rng=np.random.default_rng(int(exp.restart_seed)),
+                                      zero_tol=float(exp.zero_tol))
+        return uq.offset_psd_instance(int(exp.grid_points), float(exp.offset), qset,
+                                      float(exp.readout_weight), float(exp.aspect))
+    try:
+        problem = build_problem(cfg)
+    except ValueError as exc:
+        raise CertificateError(f"the configured instance is degenerate: {exc}") from exc
+    if not exp.nonnegative:
+        return uq.theorem1_psd_instance(problem, qset)
+    record = theorem1_solution(cfg, problem, settings, cache)
+    sol = record["solution"]
+    inst = uq.theorem1_instance(problem, np.asarray(sol["directions"]),
+                                np.asarray(sol["weights"]), zero_tol=float(exp.zero_tol))
+    certificate = {k: sol[k] for k in ("loss", "certificate_violation", "complementarity",
+                                       "value_gap", "status")}
+    certificate["theory_modular"] = record["theory"]["modular"]
+    return replace(inst, certificate=certificate)
+
+
+def instance_key(cfg: DictConfig, settings: SolverSettings) -> str:
+    """Content address: the instance parameters (or Theorem 1 data), numerics, solver."""
+    desc: dict[str, Any] = {"experiment": "tuning_uniqueness", "params": params_of(cfg),
+                            "numerics": numerics(cfg)}
+    if cfg.experiment.instance == "theorem1":
+        problem = build_problem(cfg)
+        desc["theorem1_key"] = problem_key(problem, settings, numerics_of(theorem1_config(cfg)))
+    desc.update(solver=settings.as_dict(),
+                qspace=qspace_settings(cfg, settings).as_dict(),
+                solver_version=solver_version(settings.name), package_version=__version__,
+                code=code_digest())
+    return content_key(desc)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, np.bool_ | bool):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating | float):
+        return float(x) if np.isfinite(x) else None
+    return x
+
+
+def analyse_to_record(instance: uq.Instance, cfg: DictConfig,
+                      settings: SolverSettings) -> dict[str, Any]:
+    """Run the empirical test and every criterion; JSON-able result."""
+    exp = cfg.experiment
+    an = uq.analyse(instance, qspace_settings(cfg, settings),
+                    np.random.default_rng(int(exp.restart_seed)), restarts=int(exp.restarts),
+                    extra_neurons=int(exp.extra_neurons), cp_tol=float(exp.cp_tol),
+                    converged_tol=float(exp.converged_tol),
+                    discrepancy_tol=float(exp.discrepancy_tol),
+                    scattered_max_neurons=int(exp.scattered_max_neurons))
+    emp = an.empirical
+    observed = emp.verdict
+    decided = observed in (uq.UNIQUE, uq.NON_UNIQUE)
+    agree = {c: (p == observed if decided and p in (uq.UNIQUE, uq.NON_UNIQUE) else None)
+             for c, p in an.predictions.items()}
+    route = an.optimality
+    result: dict[str, Any] = {
+        "certified": instance.certified,
+        "uncertified_reason": None if instance.certified else "optimum not certified",
+        "certificate": instance.certificate,
+        "family": instance.family,
+        "n_neurons": an.n_neurons,
+        "rank": uq.numerical_rank(instance.q),
+        "empirical": {
+            "verdict": observed, "best_residual": emp.best_residual,
+            "max_discrepancy": emp.max_discrepancy, "n_restarts": emp.n_restarts,
+            "n_converged": emp.n_converged, "n_neurons": emp.n_neurons,
+        },
+        "predictions": an.predictions,
+        "agree": agree,
+        "optimality": None if route is None else {
+            "verdict": route.verdict, "n_zero_atoms": route.n_zero_atoms,
+            "n_families": route.n_families, "independent": route.independent,
+            "all_independent": route.all_independent, "lp_value": route.lp_value,
+            "support_in_zero_set": route.support_in_zero_set,
+        },
+        "zero_set_continuum": None if instance.zero_set is None else instance.zero_set.continuum,
+        "rigidity": None if an.rigidity is None else {
+            "rigid": an.rigidity.rigid, "lp_value": an.rigidity.lp_value,
+            "lineality": an.rigidity.lineality,
+        },
+        "nested_pairs": an.nested_pairs,
+        "tunings": instance.tunings,
+        "instance_params": instance.params,
+    }
+    if exp.keep_restarts:
+        result["restarts"] = [np.asarray(z) for z in emp.aligned]
+    if not instance.certified:
+        result["uncertified_reason"] = "optimum not certified: " + ", ".join(
+            f"{k}={v:.3g}" for k, v in instance.certificate.items()
+            if isinstance(v, float) and k in ("gap", "representation_error", "snap_distance"))
+    return _jsonable(result)
+
+
+def run_tuning_uniqueness(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
+    """Validate, build, look up or analyse, and return the instance's record."""
+    validate_tuning_uniqueness(cfg)
+    settings = solver_settings(cfg)
+    try:
+        key = instance_key(cfg, settings)
+    except ValueError as exc:
+        raise ConfigError(f"the configured instance is degenerate: {exc}") from exc
+    result = cache.get(key) if cache is not None else None
+    hit = result is not None
+    if result is None:
+        try:
+            instance = instance_from_config(cfg, settings, cache)
+            result = analyse_to_record(instance, cfg, settings)
+        except (CertificateError, SolverError) as exc:
+            result = {"certified": False, "uncertified_reason": str(exc),
+                      "empirical": {"verdict": uq.UNCERTIFIED}, "predictions": {},
+                      "agree": {}}
+        if cache is not None and result["certified"]:
+            cache.put(key, result)
+    certified = bool(result["certified"]) and result["empirical"]["verdict"] != uq.UNCERTIFIED
+    return {
+        "key": key,
+        "params": params_of(cfg),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "cache_hit": hit,
+        "agree": result.get("agree", {}).get("optimality"),
+        "verdict": result["empirical"]["verdict"] if certified else uq.UNCERTIFIED,
+        **result,
+    }

@@ -1,0 +1,188 @@
+"""Theorem 2 (tuning uniqueness): factorisation, alignment and the four criteria."""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import itertools
+import os
+
+import numpy as np
+import pytest
+from conftest import PRECISE, random_problem
+
+from convex_coding import uniqueness as uq
+from convex_coding.identifiability import solve_population
+from convex_coding.solvers import SolverSettings
+
+
+def _openblas_thread_setters() -> list:
+    """``set_num_threads`` / ``get_num_threads`` of the OpenBLAS copies numpy/scipy load."""
+    import scipy
+
+    found = []
+    for pkg in (np, scipy):
+        pattern = os.path.join(os.path.dirname(pkg.__file__), "..", f"{pkg.__name__}.libs",
+                               "*openblas*")
+        for path in glob.glob(pattern):
+            lib = ctypes.CDLL(path)
+            for prefix in ("scipy_openblas", "openblas"):
+                for suffix in ("64_", ""):
+                    setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                    getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                    if setter is not None and getter is not None:
+                        found.append((setter, getter))
+    return found
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_threaded_blas():
+    """The factorisations multiply tiny matrices: threaded BLAS only adds synchronisation
+    (30× slower on a loaded 2-core machine).  Snakemake jobs get OPENBLAS_NUM_THREADS from
+    their ``threads``; pytest does not, so limit it here and restore it afterwards."""
+    setters = _openblas_thread_setters()
+    before = [getter() for _, getter in setters]
+    for setter, _ in setters:
+        setter(1)
+    yield
+    for (setter, _), n in zip(setters, before, strict=True):
+        setter(n)
+
+
+QSPACE = SolverSettings("CLARABEL", {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8,
+                                     "tol_feas": 1e-8})
+
+
+def _supports(t: int) -> list[tuple[int, ...]]:
+    return [s for k in range(1, t + 1) for s in itertools.combinations(range(t), k)]
+
+
+def _two_neuron_cases(t: int = 3):
+    rng = np.random.default_rng(0)
+    for s1, s2 in itertools.product(_supports(t), repeat=2):
+        if s1 == s2 and len(s1) == 1:
+            continue  # parallel tunings: one neuron split in two
+        z = np.zeros((2, t))
+        z[0, list(s1)] = rng.uniform(0.5, 1.5, len(s1))
+        z[1, list(s2)] = rng.uniform(0.5, 1.5, len(s2))
+        private = not set(s1) <= set(s2) and not set(s2) <= set(s1)
+        yield z, private
+
+
+def test_two_neurons_unique_iff_each_has_a_private_active_stimulus() -> None:
+    """Exhaustive over all support pairs on three stimuli (46 cases)."""
+    rng = np.random.default_rng(1)
+    n = 0
+    for z, private in _two_neuron_cases():
+        expected = uq.UNIQUE if private else uq.NON_UNIQUE
+        assert uq.non_nesting(z)[0] == private
+        assert (uq.UNIQUE if uq.rigidity_lp(z, PRECISE).rigid else uq.NON_UNIQUE) == expected
+        emp = uq.empirical_test(z.T @ z, restarts=6, rng=rng)
+        assert emp.best_residual < 1e-10
+        assert emp.verdict == expected, (z, emp.max_discrepancy)
+        n += 1
+    assert n == 46
+
+
+def test_rotated_psd_solution_is_detected_non_unique() -> None:
+    """PSD-only optimum (c = 3): restarts land on different rotations; every criterion agrees."""
+    inst = uq.offset_psd_instance(4, 3.0, QSPACE)
+    assert inst.certified and inst.certificate["closed_form_error"] < 1e-4
+    an = uq.analyse(inst, QSPACE, np.random.default_rng(0), restarts=6)
+    assert an.empirical.verdict == uq.NON_UNIQUE
+    assert an.empirical.max_discrepancy > 0.1
+    assert all(an.predictions[c] == uq.NON_UNIQUE for c in ("optimality", "non_nesting",
+                                                             "rigidity"))
+
+
+def test_strictly_positive_tunings_rotate() -> None:
+    """No zeros: a small rotation keeps Z ≥ 0, so the factorisation is not unique."""
+    rng = np.random.default_rng(2)
+    z = rng.uniform(1.0, 2.0, (2, 6))
+    assert not uq.non_nesting(z)[0]
+    assert not uq.rigidity_lp(z, PRECISE).rigid
+    assert uq.empirical_test(z.T @ z, restarts=8, rng=rng).verdict == uq.NON_UNIQUE
+
+
+def test_separable_z_is_detected_unique() -> None:
+    """Every neuron has a private stimulus (Z contains a scaled identity)."""
+    rng = np.random.default_rng(3)
+    z = np.hstack([np.diag(rng.uniform(0.5, 1.5, 3)), rng.uniform(0.0, 1.0, (3, 7))])
+    assert uq.non_nesting(z)[0]
+    assert uq.rigidity_lp(z, PRECISE).rigid
+    assert uq.sufficiently_scattered(z) == uq.UNIQUE
+    emp = uq.empirical_test(z.T @ z, restarts=8, rng=rng)
+    assert emp.verdict == uq.UNIQUE
+    assert uq.align(z, emp.reference).discrepancy < 1e-6
+
+
+@pytest.mark.parametrize("z,rigid,lineality", [
+    (np.eye(2), True, 0),  # K_01 ≥ 0 and −K_01 ≥ 0
+    (np.eye(3), True, 0),
+    (np.array([[1.0, 1.0, 1.0], [0.0, 1.0, 1.0]]), False, 0),  # nested: K_01 ≤ 0 survives
+    (np.array([[1.0, 2.0], [3.0, 1.0]]), False, 1),  # no zeros at all
+    # cyclic pattern: (KZ) on the zeros is (a+b, c−a, −b−c), summing to 0, so K = (a,−a,a)
+    # keeps every zero at zero: not rigid at first order
+    (np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0]]), False, 1),
+])
+def test_rigidity_lp_on_hand_made_zero_patterns(z, rigid, lineality) -> None:
+    res = uq.rigidity_lp(z, PRECISE)
+    assert res.rigid == rigid
+    assert res.lineality == lineality
+
+
+def test_factorisation_recovers_a_planted_z() -> None:
+    rng = np.random.default_rng(4)
+    z = rng.uniform(0.2, 1.0, (4, 20)) * (rng.random((4, 20)) > 0.45)
+    z[:, :4] = np.diag(rng.uniform(0.5, 1.0, 4))  # private stimuli: unique
+    emp = uq.empirical_test(z.T @ z, restarts=6, rng=rng)
+    assert emp.best_residual < 1e-8
+    assert uq.align(z, emp.reference).discrepancy < 1e-6
+    assert emp.verdict == uq.UNIQUE
+
+
+def test_alignment_is_invariant_to_permutation_and_splitting() -> None:
+    rng = np.random.default_rng(5)
+    z = rng.uniform(0.0, 1.0, (3, 8))
+    split = np.vstack([z[2], 0.6 * z[0], 0.8 * z[0], z[1]])  # z_0 split into 0.6² + 0.8² = 1
+    assert uq.align(z, split).discrepancy < 1e-12
+    assert uq.align(z, z[::-1] + 0.01).discrepancy > 1e-3
+
+
+def test_theorem1_optimum_is_unique_by_every_route() -> None:
+    problem = random_problem(1, "grid_cut", "general")
+    sol = solve_population(problem, PRECISE)
+    inst = uq.theorem1_instance(problem, sol.directions, sol.weights)
+    an = uq.analyse(inst, PRECISE, np.random.default_rng(0), restarts=6)
+    assert an.optimality is not None and an.optimality.support_in_zero_set < 1e-6
+    assert an.empirical.verdict == uq.UNIQUE
+    assert an.predictions["optimality"] == uq.UNIQUE
+
+
+def test_readout_arcs_exact_maximum_matches_a_fine_grid() -> None:
+    rng = np.random.default_rng(6)
+    w = rng.standard_normal((15, 2))
+    theta = np.linspace(0, 2 * np.pi, 200001)
+    grid = np.sum(np.maximum(w @ np.vstack([np.cos(theta), np.sin(theta)]), 0) ** 2, axis=0)
+    exact = uq.readout_arcs(w).maximum
+    assert grid.max() <= exact * (1 + 1e-12)
+    assert exact - grid.max() < 1e-8 * exact
+
+
+def test_centred_symmetric_sources_make_every_relu_zero_cost() -> None:
+    """At c = 0 the zero set of the reduced cost is the whole circle of ReLUs (all arcs flat)."""
+    _, y = uq.offset_decoding_data(5, 0.0, aspect=0.75)
+    s = y - y.mean(axis=1, keepdims=True)
+    w = s.T @ np.linalg.inv(np.linalg.cholesky(0.5 * s @ s.T)).T  # ‖relu(Wθ)‖² = 1 for all θ
+    zero = uq.readout_zero_set(w, 1.0)
+    assert zero.continuum and len(zero.families) == len(uq.readout_arcs(w).start)
+
+
+@pytest.mark.slow
+def test_offset_decoding_certified_and_large_offset_rotates() -> None:
+    inst = uq.offset_instance(4, 3.0, QSPACE, aspect=0.75)
+    assert inst.certified, inst.certificate
+    assert inst.certificate["gap"] < 1e-6
+    an = uq.analyse(inst, QSPACE, np.random.default_rng(0), restarts=6)
+    assert an.empirical.verdict == uq.NON_UNIQUE
+    assert an.predictions["optimality"] == uq.NON_UNIQUE

@@ -1,0 +1,117 @@
+# Theorem 2 sweep: is the nonnegative factorisation of each certified optimum unique?
+# One job per family batch (Theorem 1 per d × dataset, the offset sweep per grid size,
+# the PSD-only contrasts); every instance is cached on its own, and Theorem 1 optima are
+# shared with the identifiability cache.
+
+
+def tuning_uniqueness_batch_names(scale):
+    s = sweep(scale, "tuning_uniqueness")
+    names = [f"theorem1_d{d}_{ds}" for d in s["theorem1"]["dims"] for ds in s["theorem1"]["datasets"]]
+    names += [f"offset_g{g}" for g in s["offset"]["grid_points"]]
+    names.append("contrast")
+    return names
+
+
+def tuning_uniqueness_batches(scale):
+    return [
+        f"results/{scale}/tuning_uniqueness/batches/{name}.json"
+        for name in tuning_uniqueness_batch_names(scale)
+    ]
+
+
+def tuning_uniqueness_overrides(wildcards):
+    s = sweep(wildcards.scale, "tuning_uniqueness")
+    base = ["experiment=tuning_uniqueness", f"experiment.restarts={s['restarts']}"]
+    name = wildcards.batch
+    t1 = s["theorem1"]
+    if name.startswith("theorem1_d"):
+        dim, dataset = name[len("theorem1_d"):].split("_", 1)
+        return [
+            [*base, f"dataset={dataset}", f"dataset.dim={dim}", f"mixing={mx}",
+             *t1["overrides"][int(dim)],
+             f"lambda_w={lw}", f"lambda_r={lr}", f"seed={seed}"]
+            for mx, lw, lr, seed in itertools.product(
+                t1["mixings"], t1["lambda_w"], t1["lambda_r"], t1["seeds"])
+        ]
+    if name.startswith("offset_g"):
+        g = name[len("offset_g"):]
+        return [
+            [*base, "experiment.instance=offset", f"experiment.grid_points={g}",
+             f"experiment.offset={c}"]
+            for c in s["offset"]["offsets"]
+        ]
+    contrast = s["contrast"]
+    runs = [
+        [*base, "experiment.instance=offset", "experiment.nonnegative=false",
+         f"experiment.grid_points={contrast['grid_points']}", f"experiment.offset={c}"]
+        for c in contrast["offsets"]
+    ]
+    runs += [
+        [*base, "experiment.nonnegative=false", f"dataset={ds}", "dataset.dim=2",
+         *t1["overrides"][2], f"seed={seed}"]
+        for ds in contrast["theorem1_datasets"] for seed in contrast["theorem1_seeds"]
+    ]
+    return runs
+
+
+rule tuning_uniqueness_batch:
+    output:
+        "results/{scale}/tuning_uniqueness/batches/{batch}.json",
+    params:
+        overrides=tuning_uniqueness_overrides,
+        cache_dir=CACHE_DIR,
+        conf_dir=CONF_DIR,
+    log:
+        "results/{scale}/logs/tuning_uniqueness/{batch}.log",
+    benchmark:
+        "results/{scale}/benchmarks/tuning_uniqueness/{batch}.tsv"
+    wildcard_constraints:
+        batch="theorem1_d[23]_[a-z_]+|offset_g[0-9]+|contrast",
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=30,
+    script:
+        "../scripts/solve_batch.py"
+
+
+rule tuning_uniqueness_showcase:
+    output:
+        "results/{scale}/tuning_uniqueness/showcase.json",
+    params:
+        overrides=lambda wc: {
+            name: ["experiment=tuning_uniqueness", "experiment.keep_restarts=true", *ov]
+            for name, ov in config["showcase"]["tuning_uniqueness"].items()
+        },
+        cache_dir=CACHE_DIR,
+        conf_dir=CONF_DIR,
+    log:
+        "results/{scale}/logs/tuning_uniqueness/showcase.log",
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../scripts/solve_batch.py"
+
+
+rule tuning_uniqueness_figure:
+    input:
+        batches=lambda wc: tuning_uniqueness_batches(wc.scale),
+        showcase="results/{scale}/tuning_uniqueness/showcase.json",
+    output:
+        pdf="results/{scale}/figures/fig2_tuning_uniqueness.pdf",
+        png=report(
+            "results/{scale}/figures/fig2_tuning_uniqueness.png",
+            caption="../report/fig2_tuning_uniqueness.rst",
+            category="Figures",
+        ),
+        summary="results/{scale}/summaries/tuning_uniqueness.json",
+    log:
+        "results/{scale}/logs/tuning_uniqueness/figure.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/fig2_tuning_uniqueness.py"
