@@ -63,6 +63,14 @@ CASES = [
       "experiment.grid_points=1"], "experiment.grid_points=1 is invalid"),
     (["experiment=tuning_uniqueness", "experiment.nonnegative=maybe"],
      "experiment.nonnegative='maybe' is invalid; allowed: true or false"),
+    (["experiment=tuning_uniqueness", "experiment.instance=on_off", "experiment.rho=0"],
+     "experiment.rho=0 is invalid; allowed: a number in (0, 1]"),
+    (["experiment=tuning_uniqueness", "experiment.instance=on_off",
+      "experiment.stimulus=cauchy"],
+     "experiment.stimulus='cauchy' is invalid; allowed: uniform, gaussian, laplace"),
+    (["experiment=tuning_uniqueness", "experiment.instance=on_off",
+      "experiment.nonnegative=false"],
+     "experiment.nonnegative=false is not available for experiment.instance=on_off"),
 ]
 
 

@@ -24,7 +24,8 @@ KEYS = sorted(flatten(REFERENCE))
 def _set(tree: dict, dotted: str, value) -> dict:
     out = copy.deepcopy(tree)
     node, rest = out, dotted
-    while rest not in node:  # keys may contain dots (e.g. "spike_and_slab_p0.25")
+    # keys may contain dots (e.g. "spike_and_slab_p0.25"): descend by the longest match
+    while rest not in node and any(rest.startswith(f"{k}.") for k in node):
         head = max((k for k in node if rest.startswith(f"{k}.")), key=len)
         node, rest = node[head], rest[len(head) + 1:]
     node[rest] = value

@@ -17,7 +17,8 @@ This module is pure (arrays in, dataclasses out).  It provides
   sufficiently-scattered test (sufficient, small ``N``);
 * the **instances**: Theorem 1 optima, linear decoding of two sources with an offset
   ``c`` (solved in ``Q``-space with a DNN outer bound and a dictionary inner bound,
-  certified by an exact copositive dual bound), and their PSD-only contrasts.
+  certified by an exact copositive dual bound), the Theorem 3 (ON/OFF) optima, and the
+  PSD-only contrasts.
 
 Zero sets are stored as *isolated atoms* and *linear families*
 ``{B α : C α ≥ 0}`` (all zero sets met here are unions of such pieces: on a linear
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field, replace
 
 import cvxpy as cp
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import linear_sum_assignment, linprog, minimize
 
 from . import menu
@@ -119,9 +121,16 @@ def gauss_newton_refit(q: np.ndarray, z: np.ndarray, nonnegative: bool = True,
                      + z[ii[:, None], tt[None, :]] * z[ii[None, :], tt[:, None]])
         grad = 2.0 * g[ii, tt]
         scale = max(float(np.trace(jtj)) / ii.size, 1e-300)
+        diag = np.diag(jtj).copy()
         improved = False
         while damping < 1e8:
-            step = np.linalg.solve(jtj + damping * scale * np.eye(ii.size), -grad)
+            np.fill_diagonal(jtj, diag + damping * scale)  # JᵀJ + μI is positive definite
+            try:
+                step = cho_solve(cho_factor(jtj, check_finite=False), -grad,
+                                 check_finite=False)
+            except np.linalg.LinAlgError:  # numerically singular: damp more
+                damping *= 10.0
+                continue
             cand = z.copy()
             cand[ii, tt] += step
             if nonnegative:
@@ -281,27 +290,39 @@ class EmpiricalTest:
 def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
                    nonnegative: bool = True, extra_neurons: int = 2,
                    cp_tol: float = 1e-3, converged_tol: float = 1e-7,
-                   discrepancy_tol: float = 1e-2) -> EmpiricalTest:
+                   discrepancy_tol: float = 1e-2, min_neurons: int = 0,
+                   doublings: int = 1) -> EmpiricalTest:
     """Factorise ``restarts`` times; unique iff every converged restart matches the best.
+
+    Restarts start from ``N = max(rank Q + extra_neurons, min_neurons)`` random neurons
+    (``min_neurons``: the size of a known factorisation, so that ``N`` exceeds the cp-rank
+    without a doubling search).  While fewer than half the restarts converge, up to
+    ``doublings`` more rounds with twice as many neurons are pooled in.
 
     A restart has converged when its residual is ``≤ converged_tol``.  When even the best
     residual exceeds ``cp_tol`` the matrix is *not certified completely positive*: the
     verdict is ``uncertified`` and it is never counted as unique or non-unique.
     """
-    runs = random_restarts(q, restarts, rng, nonnegative, extra_neurons)
+    rank, t = numerical_rank(q), q.shape[0]
+    n = min(max(rank + extra_neurons, min_neurons), max_neurons(t)) if nonnegative else rank
+    runs = random_restarts(q, restarts, rng, nonnegative, n - rank)
     # the cp-rank can exceed rank Q + extra: while fewer than half the restarts converge,
     # add restarts with twice as many neurons (up to T(T+1)/2); all restarts are pooled
-    rank, t = numerical_rank(q), q.shape[0]
-    n = rank + extra_neurons
-    while (nonnegative and n < max_neurons(t)
-           and 2 * sum(f.residual <= converged_tol for f in runs) < restarts):
+    for _ in range(doublings):
+        if (not nonnegative or n >= max_neurons(t)
+                or 2 * sum(f.residual <= converged_tol for f in runs) >= restarts):
+            break
         n = min(2 * n, max_neurons(t))
         runs += random_restarts(q, restarts, rng, nonnegative, n - rank)
     best = min(runs, key=lambda f: f.residual)
     good = [f for f in runs if f.residual <= max(converged_tol, best.residual)]
+    # reference: the best restart with copies split at a small angle merged (a pair at
+    # angle δ is one neuron up to O(δ²) in Q); otherwise the unmatched copy would count
+    # as a discrepancy against restarts that did not split
+    reference = merge_parallel_rows(best.z, prune_tol=0.0, angle_tol=1e-3)
     aligned, worst = [], 0.0
     for f in good:
-        al = align(best.z, f.z)
+        al = align(reference, f.z)
         worst = max(worst, al.discrepancy)
         aligned.append(al.merged)
     if best.residual > cp_tol:
@@ -312,7 +333,7 @@ def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
         verdict = UNIQUE if worst <= discrepancy_tol else NON_UNIQUE
     return EmpiricalTest(verdict=verdict, best_residual=best.residual, max_discrepancy=worst,
                          n_restarts=len(runs), n_converged=len(good),
-                         n_neurons=[len(f.z) for f in good], reference=best.z,
+                         n_neurons=[len(f.z) for f in good], reference=reference,
                          aligned=aligned)
 
 
@@ -1251,7 +1272,8 @@ def analyse(instance: Instance, settings: SolverSettings, rng: np.random.Generat
     """
     z = instance.tunings
     emp = empirical_test(instance.q, restarts, rng, instance.nonnegative, extra_neurons,
-                         cp_tol, converged_tol, discrepancy_tol)
+                         cp_tol, converged_tol, discrepancy_tol,
+                         min_neurons=len(instance.tunings))
     n = len(z)
     if not instance.nonnegative:
         rotating = NON_UNIQUE if n >= 2 else UNIQUE

@@ -1,14 +1,15 @@
 # Theorem 2 sweep: is the nonnegative factorisation of each certified optimum unique?
-# One job per family batch (Theorem 1 per d × dataset, the offset sweep per grid size,
-# the PSD-only contrasts); every instance is cached on its own, and Theorem 1 optima are
+# One job per family batch (Theorem 1 per d × dataset, each offset instance, the ON/OFF
+# optima, the PSD-only contrasts); every instance is cached on its own, and Theorem 1 optima are
 # shared with the identifiability cache.
 
 
 def tuning_uniqueness_batch_names(scale):
     s = sweep(scale, "tuning_uniqueness")
     names = [f"theorem1_d{d}_{ds}" for d in s["theorem1"]["dims"] for ds in s["theorem1"]["datasets"]]
-    names += [f"offset_g{g}" for g in s["offset"]["grid_points"]]
-    names.append("contrast")
+    # one job per offset instance: the c ≈ 0 factorisations dominate and run in parallel
+    names += [f"offset_g{g}_c{c:g}" for g in s["offset"]["grid_points"] for c in s["offset"]["offsets"]]
+    names += ["on_off", "contrast"]
     return names
 
 
@@ -34,11 +35,15 @@ def tuning_uniqueness_overrides(wildcards):
                 t1["mixings"], t1["lambda_w"], t1["lambda_r"], t1["seeds"])
         ]
     if name.startswith("offset_g"):
-        g = name[len("offset_g"):]
+        g, c = name[len("offset_g"):].split("_c")
+        return [[*base, "experiment.instance=offset", f"experiment.grid_points={g}",
+                 f"experiment.offset={c}"]]
+    if name == "on_off":
+        oo = s["on_off"]
         return [
-            [*base, "experiment.instance=offset", f"experiment.grid_points={g}",
-             f"experiment.offset={c}"]
-            for c in s["offset"]["offsets"]
+            [*base, "experiment.instance=on_off", f"experiment.stimulus={stim}",
+             f"experiment.rho={rho}", f"experiment.n_samples={oo['n_samples']}"]
+            for stim in oo["stimuli"] for rho in oo["rho"]
         ]
     contrast = s["contrast"]
     runs = [
@@ -66,7 +71,7 @@ rule tuning_uniqueness_batch:
     benchmark:
         "results/{scale}/benchmarks/tuning_uniqueness/{batch}.tsv"
     wildcard_constraints:
-        batch="theorem1_d[23]_[a-z_]+|offset_g[0-9]+|contrast",
+        batch="theorem1_d[23]_[a-z_]+|offset_g[0-9]+_c[0-9.]+|on_off|contrast",
     threads: 1
     resources:
         mem_mb=1500,

@@ -7,13 +7,13 @@ Instances (``experiment.instance``):
   key, so it is shared with the identifiability sweep.
 * ``offset``: two sources on a grid decoded linearly with targets ``S + c``
   (:func:`convex_coding.uniqueness.offset_instance`).
+* ``on_off``: the Theorem 3 optimum for one stimulus at density bound ``ρ``
+  (:func:`convex_coding.uniqueness.on_off_instance`): the ON/OFF pair when ``ρ ≥ ρ*``,
+  a face of localised codes below.
 
 ``experiment.nonnegative=false`` gives the PSD-only contrast of either.  An instance whose
 optimum is not certified (solver status, certificate, dual gap) is returned with
 ``certified: false`` and the reason, and is not cached; it is listed, never counted.
-
-ON/OFF optima (Theorem 3) plug in through :func:`instance_from_config`: build them with
-:func:`convex_coding.uniqueness.dictionary_instance` from the dictionary solution.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from .. import __version__
+from .. import on_off as oo
 from .. import uniqueness as uq
 from ..identifiability import AutoencoderProblem
 from ..solvers import SolverError, SolverSettings, solver_version
@@ -38,7 +39,7 @@ from .identifiability_run import (
     solve_and_certify,
 )
 
-INSTANCES = ("theorem1", "offset")
+INSTANCES = ("theorem1", "offset", "on_off")
 
 
 def theorem1_config(cfg: DictConfig) -> DictConfig:
@@ -71,6 +72,18 @@ def validate_tuning_uniqueness(cfg: DictConfig) -> None:
                 "a number in (0, 1]")
         require(cfg, "experiment.readout_weight", lambda v: is_real(v) and v > 0,
                 "a finite number > 0")
+    elif kind == "on_off":
+        if not cfg.experiment.nonnegative:
+            raise ConfigError("experiment.nonnegative=false is not available for "
+                              "experiment.instance=on_off; allowed: true")
+        require(cfg, "experiment.stimulus", lambda v: v in oo.STIMULUS_KINDS,
+                ", ".join(oo.STIMULUS_KINDS))
+        if cfg.experiment.stimulus in oo.STIMULUS_PARAMS:
+            require(cfg, "experiment.stimulus_param", lambda v: is_real(v) and v > 0,
+                    "a number > 0 (spike_and_slab: in (0, 1])")
+        require(cfg, "experiment.rho", lambda v: is_real(v) and 0 < v <= 1, "a number in (0, 1]")
+        require(cfg, "experiment.n_samples", lambda v: is_int(v) and 5 <= v <= 201,
+                "an integer in [5, 201]")
     else:
         validate_identifiability(theorem1_config(cfg))
     solver_settings(cfg)
@@ -97,6 +110,11 @@ def params_of(cfg: DictConfig) -> dict[str, Any]:
     if exp.instance == "offset":
         out.update(offset=float(exp.offset), grid_points=int(exp.grid_points),
                    aspect=float(exp.aspect), readout_weight=float(exp.readout_weight))
+    elif exp.instance == "on_off":
+        param = exp.stimulus_param if exp.stimulus in oo.STIMULUS_PARAMS else None
+        out.update(stimulus=str(exp.stimulus),
+                   stimulus_param=None if param is None else float(param),
+                   rho=float(exp.rho), n_samples=int(exp.n_samples))
     else:
         out.update(dataset=cfg.dataset.kind, dim=int(cfg.dataset.dim), mixing=cfg.mixing.kind,
                    lambda_w=float(cfg.lambda_w), lambda_r=float(cfg.lambda_r),
@@ -133,6 +151,11 @@ def instance_from_config(cfg: DictConfig, settings: SolverSettings,
                                       zero_tol=float(exp.zero_tol))
         return uq.offset_psd_instance(int(exp.grid_points), float(exp.offset), qset,
                                       float(exp.readout_weight), float(exp.aspect))
+    if exp.instance == "on_off":
+        p = params_of(cfg)
+        return uq.on_off_instance(p["n_samples"], p["rho"], qset, stimulus=p["stimulus"],
+                                  param=p["stimulus_param"], gap_tol=float(exp.gap_tol),
+                                  name="on_off")
     try:
         problem = build_problem(cfg)
     except ValueError as exc:
@@ -229,7 +252,8 @@ def analyse_to_record(instance: uq.Instance, cfg: DictConfig,
     if not instance.certified:
         result["uncertified_reason"] = "optimum not certified: " + ", ".join(
             f"{k}={v:.3g}" for k, v in instance.certificate.items()
-            if isinstance(v, float) and k in ("gap", "representation_error", "snap_distance"))
+            if isinstance(v, float) and k in ("gap", "representation_error", "snap_distance",
+                                               "min_reduced_cost", "complementarity"))
     return _jsonable(result)
 
 

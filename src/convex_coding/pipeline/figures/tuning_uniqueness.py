@@ -33,8 +33,7 @@ VERDICTS = (UNIQUE, NON_UNIQUE, INCONCLUSIVE, UNCERTIFIED)
 
 def _family(r: Record) -> str:
     p = r["params"]
-    base = "theorem1" if p["instance"] == "theorem1" else "offset"
-    return base if p["nonnegative"] else f"{base}_psd"
+    return p["instance"] if p["nonnegative"] else f"{p['instance']}_psd"
 
 
 def summarise(records: Sequence[Record]) -> dict[str, Any]:
