@@ -141,6 +141,30 @@ def test_factorisation_recovers_a_planted_z() -> None:
     assert emp.verdict == uq.UNIQUE
 
 
+def test_many_extra_neurons_still_give_the_unique_planted_z() -> None:
+    """Restarts with N ≫ cp-rank split neurons into near-parallel copies; the reference
+    restart's copies are merged, so a unique Z is not reported non-unique."""
+    rng = np.random.default_rng(6)
+    z = np.hstack([np.diag(rng.uniform(0.5, 1.5, 3)), rng.uniform(0.0, 1.0, (3, 9))])
+    emp = uq.empirical_test(z.T @ z, restarts=6, rng=rng, min_neurons=9)
+    assert emp.best_residual < 1e-7
+    assert emp.verdict == uq.UNIQUE, emp.max_discrepancy
+    assert uq.align(z, emp.reference).discrepancy < 1e-3
+
+
+def test_reference_with_a_slightly_split_neuron_is_merged_before_alignment() -> None:
+    """A best restart holding one neuron as two copies 1e-4 apart in angle would leave a
+    copy unmatched (discrepancy ≈ its norm); merged at 1e-3 it matches to O(1e-4)."""
+    rng = np.random.default_rng(7)
+    z = rng.uniform(0.0, 1.0, (3, 8))
+    tilt = z[0] + 1e-4 * np.linalg.norm(z[0]) * rng.standard_normal(8) / np.sqrt(8)
+    split = np.vstack([0.6 * z[0], 0.8 * tilt, z[1], z[2]])
+    assert uq.align(split, z).discrepancy > 0.1
+    merged = uq.merge_parallel_rows(split, prune_tol=0.0, angle_tol=1e-3)
+    assert len(merged) == 3
+    assert uq.align(merged, z).discrepancy < 1e-3
+
+
 def test_alignment_is_invariant_to_permutation_and_splitting() -> None:
     rng = np.random.default_rng(5)
     z = rng.uniform(0.0, 1.0, (3, 8))

@@ -1,15 +1,17 @@
 # Theorem 2 sweep: is the nonnegative factorisation of each certified optimum unique?
-# One job per family batch (Theorem 1 per d × dataset, each offset instance, the ON/OFF
-# optima, the PSD-only contrasts); every instance is cached on its own, and Theorem 1 optima are
+# One job per family batch (Theorem 1 per d × dataset × mixing, each offset instance, the
+# ON/OFF optima per stimulus, the PSD-only contrasts); every instance is cached on its own, and Theorem 1 optima are
 # shared with the identifiability cache.
 
 
 def tuning_uniqueness_batch_names(scale):
     s = sweep(scale, "tuning_uniqueness")
-    names = [f"theorem1_d{d}_{ds}" for d in s["theorem1"]["dims"] for ds in s["theorem1"]["datasets"]]
+    t1 = s["theorem1"]
+    names = [f"theorem1_d{d}_{ds}_{mx}" for d in t1["dims"] for ds in t1["datasets"] for mx in t1["mixings"]]
     # one job per offset instance: the c ≈ 0 factorisations dominate and run in parallel
     names += [f"offset_g{g}_c{c:g}" for g in s["offset"]["grid_points"] for c in s["offset"]["offsets"]]
-    names += ["on_off", "contrast"]
+    names += [f"on_off_{stim}" for stim in s["on_off"]["stimuli"]]
+    names.append("contrast")
     return names
 
 
@@ -26,24 +28,24 @@ def tuning_uniqueness_overrides(wildcards):
     name = wildcards.batch
     t1 = s["theorem1"]
     if name.startswith("theorem1_d"):
-        dim, dataset = name[len("theorem1_d"):].split("_", 1)
+        dim, rest = name[len("theorem1_d"):].split("_", 1)
+        dataset, mixing = rest.rsplit("_", 1)
         return [
-            [*base, f"dataset={dataset}", f"dataset.dim={dim}", f"mixing={mx}",
+            [*base, f"dataset={dataset}", f"dataset.dim={dim}", f"mixing={mixing}",
              *t1["overrides"][int(dim)],
              f"lambda_w={lw}", f"lambda_r={lr}", f"seed={seed}"]
-            for mx, lw, lr, seed in itertools.product(
-                t1["mixings"], t1["lambda_w"], t1["lambda_r"], t1["seeds"])
+            for lw, lr, seed in itertools.product(t1["lambda_w"], t1["lambda_r"], t1["seeds"])
         ]
     if name.startswith("offset_g"):
         g, c = name[len("offset_g"):].split("_c")
         return [[*base, "experiment.instance=offset", f"experiment.grid_points={g}",
                  f"experiment.offset={c}"]]
-    if name == "on_off":
-        oo = s["on_off"]
+    if name.startswith("on_off_"):
+        stim, oo = name[len("on_off_"):], s["on_off"]
         return [
             [*base, "experiment.instance=on_off", f"experiment.stimulus={stim}",
              f"experiment.rho={rho}", f"experiment.n_samples={oo['n_samples']}"]
-            for stim in oo["stimuli"] for rho in oo["rho"]
+            for rho in oo["rho"]
         ]
     contrast = s["contrast"]
     runs = [
@@ -71,7 +73,7 @@ rule tuning_uniqueness_batch:
     benchmark:
         "results/{scale}/benchmarks/tuning_uniqueness/{batch}.tsv"
     wildcard_constraints:
-        batch="theorem1_d[23]_[a-z_]+|offset_g[0-9]+_c[0-9.]+|on_off|contrast",
+        batch="theorem1_d[23]_[a-z_]+_(orthogonal|general)|offset_g[0-9]+_c[0-9.]+|on_off_[a-z_]+|contrast",
     threads: 1
     resources:
         mem_mb=1500,
