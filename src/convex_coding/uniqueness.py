@@ -291,7 +291,7 @@ def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
                    nonnegative: bool = True, extra_neurons: int = 2,
                    cp_tol: float = 1e-3, converged_tol: float = 1e-7,
                    discrepancy_tol: float = 1e-2, min_neurons: int = 0,
-                   doublings: int = 1) -> EmpiricalTest:
+                   doublings: int = 1, stop_when_decided: bool = False) -> EmpiricalTest:
     """Factorise ``restarts`` times; unique iff every converged restart matches the best.
 
     Restarts start from ``N = max(rank Q + extra_neurons, min_neurons)`` random neurons
@@ -302,18 +302,37 @@ def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
     A restart has converged when its residual is ``≤ converged_tol``.  When even the best
     residual exceeds ``cp_tol`` the matrix is *not certified completely positive*: the
     verdict is ``uncertified`` and it is never counted as unique or non-unique.
+
+    ``stop_when_decided``: stop as soon as two converged restarts differ by more than
+    ``discrepancy_tol`` — two exact factorisations that differ make the verdict
+    *non-unique* whatever later restarts do (``max_discrepancy`` is then a lower bound).
     """
     rank, t = numerical_rank(q), q.shape[0]
     n = min(max(rank + extra_neurons, min_neurons), max_neurons(t)) if nonnegative else rank
-    runs = random_restarts(q, restarts, rng, nonnegative, n - rank)
+    runs: list[Factorisation] = []
+
+    def decided() -> bool:
+        good = sorted((f for f in runs if f.residual <= converged_tol),
+                      key=lambda f: f.residual)
+        if not stop_when_decided or len(good) < 2:
+            return False
+        ref = merge_parallel_rows(good[0].z, prune_tol=0.0, angle_tol=1e-3)
+        return any(align(ref, f.z).discrepancy > discrepancy_tol for f in good[1:])
+
     # the cp-rank can exceed rank Q + extra: while fewer than half the restarts converge,
     # add restarts with twice as many neurons (up to T(T+1)/2); all restarts are pooled
-    for _ in range(doublings):
-        if (not nonnegative or n >= max_neurons(t)
-                or 2 * sum(f.residual <= converged_tol for f in runs) >= restarts):
+    for round_ in range(doublings + 1):
+        if round_ > 0:
+            if (not nonnegative or n >= max_neurons(t)
+                    or 2 * sum(f.residual <= converged_tol for f in runs) >= restarts):
+                break
+            n = min(2 * n, max_neurons(t))
+        for _ in range(restarts):
+            runs += random_restarts(q, 1, rng, nonnegative, n - rank)
+            if decided():
+                break
+        if decided():
             break
-        n = min(2 * n, max_neurons(t))
-        runs += random_restarts(q, restarts, rng, nonnegative, n - rank)
     best = min(runs, key=lambda f: f.residual)
     good = [f for f in runs if f.residual <= max(converged_tol, best.residual)]
     # reference: the best restart with copies split at a small angle merged (a pair at
@@ -1263,7 +1282,7 @@ CRITERIA = ("optimality", "non_nesting", "rigidity", "scattered")
 def analyse(instance: Instance, settings: SolverSettings, rng: np.random.Generator,
             restarts: int = 24, extra_neurons: int = 2, cp_tol: float = 1e-3,
             converged_tol: float = 1e-7, discrepancy_tol: float = 1e-2,
-            scattered_max_neurons: int = 4) -> Analysis:
+            scattered_max_neurons: int = 4, stop_when_decided: bool = False) -> Analysis:
     """Empirical test and the four criteria on ``instance``.
 
     PSD-only contrasts have no sign constraint: the factorisations are unconstrained,
@@ -1273,7 +1292,8 @@ def analyse(instance: Instance, settings: SolverSettings, rng: np.random.Generat
     z = instance.tunings
     emp = empirical_test(instance.q, restarts, rng, instance.nonnegative, extra_neurons,
                          cp_tol, converged_tol, discrepancy_tol,
-                         min_neurons=len(instance.tunings))
+                         min_neurons=len(instance.tunings),
+                         stop_when_decided=stop_when_decided)
     n = len(z)
     if not instance.nonnegative:
         rotating = NON_UNIQUE if n >= 2 else UNIQUE

@@ -211,7 +211,8 @@ def analyse_to_record(instance: uq.Instance, cfg: DictConfig,
                     extra_neurons=int(exp.extra_neurons), cp_tol=float(exp.cp_tol),
                     converged_tol=float(exp.converged_tol),
                     discrepancy_tol=float(exp.discrepancy_tol),
-                    scattered_max_neurons=int(exp.scattered_max_neurons))
+                    scattered_max_neurons=int(exp.scattered_max_neurons),
+                    stop_when_decided=not exp.keep_restarts)
     emp = an.empirical
     observed = emp.verdict
     decided = observed in (uq.UNIQUE, uq.NON_UNIQUE)
