@@ -16,9 +16,14 @@ GROUPS = {p.name: sorted(f.stem for f in p.glob("*.yaml")) for p in CONF_DIR.ite
           if p.is_dir()}
 
 
+# groups only the named experiment's defaults list pulls in
+GROUP_EXPERIMENT = {"stimulus": "on_off"}
+
+
 @pytest.mark.parametrize("group,option", [(g, o) for g, opts in GROUPS.items() for o in opts])
 def test_every_config_option_composes(group: str, option: str) -> None:
-    cfg = compose_run([f"{group}={option}"])
+    base = [f"experiment={GROUP_EXPERIMENT[group]}"] if group in GROUP_EXPERIMENT else []
+    cfg = compose_run([*base, f"{group}={option}"])
     assert cfg[group] is not None
 
 
