@@ -291,7 +291,8 @@ def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
                    nonnegative: bool = True, extra_neurons: int = 2,
                    cp_tol: float = 1e-3, converged_tol: float = 1e-7,
                    discrepancy_tol: float = 1e-2, min_neurons: int = 0,
-                   doublings: int = 1, stop_when_decided: bool = False) -> EmpiricalTest:
+                   doublings: int = 1, stop_when_decided: bool = False,
+                   certified: np.ndarray | None = None) -> EmpiricalTest:
     """Factorise ``restarts`` times; unique iff every converged restart matches the best.
 
     Restarts start from ``N = max(rank Q + extra_neurons, min_neurons)`` random neurons
@@ -302,6 +303,11 @@ def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
     A restart has converged when its residual is ``≤ converged_tol``.  When even the best
     residual exceeds ``cp_tol`` the matrix is *not certified completely positive*: the
     verdict is ``uncertified`` and it is never counted as unique or non-unique.
+
+    ``certified``: an exact factorisation (rows) of ``Q`` known in advance (the certified
+    optimum's tunings). Restarts are then aligned to it rather than to the best restart,
+    whose near-parallel low-weight copies (residual ~1e-8 allows copies of weight 1e-4
+    at angles of 1e-2) would otherwise attract other restarts' neurons in the matching.
 
     ``stop_when_decided``: stop as soon as two converged restarts differ by more than
     ``discrepancy_tol`` — two exact factorisations that differ make the verdict
@@ -316,8 +322,16 @@ def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
                       key=lambda f: f.residual)
         if not stop_when_decided or len(good) < 2:
             return False
-        ref = merge_parallel_rows(good[0].z, prune_tol=0.0, angle_tol=1e-3)
-        return any(align(ref, f.z).discrepancy > discrepancy_tol for f in good[1:])
+        ref = reference_of(good[0])
+        return any(align(ref, f.z).discrepancy > discrepancy_tol for f in good)
+
+    def reference_of(best: Factorisation) -> np.ndarray:
+        if certified is not None:
+            return certified
+        # the best restart with copies split at a small angle merged (a pair at angle δ
+        # is one neuron up to O(δ²) in Q); otherwise the unmatched copy would count as a
+        # discrepancy against restarts that did not split
+        return merge_parallel_rows(best.z, prune_tol=0.0, angle_tol=1e-3)
 
     # the cp-rank can exceed rank Q + extra: while fewer than half the restarts converge,
     # add restarts with twice as many neurons (up to T(T+1)/2); all restarts are pooled
@@ -335,10 +349,7 @@ def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
             break
     best = min(runs, key=lambda f: f.residual)
     good = [f for f in runs if f.residual <= max(converged_tol, best.residual)]
-    # reference: the best restart with copies split at a small angle merged (a pair at
-    # angle δ is one neuron up to O(δ²) in Q); otherwise the unmatched copy would count
-    # as a discrepancy against restarts that did not split
-    reference = merge_parallel_rows(best.z, prune_tol=0.0, angle_tol=1e-3)
+    reference = reference_of(best)
     aligned, worst = [], 0.0
     for f in good:
         al = align(reference, f.z)
@@ -1293,7 +1304,8 @@ def analyse(instance: Instance, settings: SolverSettings, rng: np.random.Generat
     emp = empirical_test(instance.q, restarts, rng, instance.nonnegative, extra_neurons,
                          cp_tol, converged_tol, discrepancy_tol,
                          min_neurons=len(instance.tunings),
-                         stop_when_decided=stop_when_decided)
+                         stop_when_decided=stop_when_decided,
+                         certified=instance.tunings if instance.nonnegative else None)
     n = len(z)
     if not instance.nonnegative:
         rotating = NON_UNIQUE if n >= 2 else UNIQUE
