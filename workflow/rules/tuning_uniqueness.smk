@@ -1,13 +1,18 @@
 # Theorem 2 sweep: is the nonnegative factorisation of each certified optimum unique?
-# One job per family batch (Theorem 1 per d × dataset × mixing, each offset instance, the
-# ON/OFF optima per stimulus, the PSD-only contrasts); every instance is cached on its own, and Theorem 1 optima are
+# One job per Theorem 1 instance, per offset instance, per ON/OFF stimulus, and one for
+# the PSD-only contrasts; every instance is cached on its own, and Theorem 1 optima are
 # shared with the identifiability cache.
 
 
 def tuning_uniqueness_batch_names(scale):
     s = sweep(scale, "tuning_uniqueness")
     t1 = s["theorem1"]
-    names = [f"theorem1_d{d}_{ds}_{mx}" for d in t1["dims"] for ds in t1["datasets"] for mx in t1["mixings"]]
+    n_per = len(t1["lambda_w"]) * len(t1["lambda_r"]) * len(t1["seeds"])
+    # one job per Theorem 1 instance: their restart tests dominate the critical path
+    names = [
+        f"theorem1_d{d}_{ds}_{mx}_{k}"
+        for d in t1["dims"] for ds in t1["datasets"] for mx in t1["mixings"] for k in range(n_per)
+    ]
     # one job per offset instance: the c ≈ 0 factorisations dominate and run in parallel
     names += [f"offset_g{g}_c{c:g}" for g in s["offset"]["grid_points"] for c in s["offset"]["offsets"]]
     names += [f"on_off_{stim}" for stim in s["on_off"]["stimuli"]]
@@ -29,13 +34,10 @@ def tuning_uniqueness_overrides(wildcards):
     t1 = s["theorem1"]
     if name.startswith("theorem1_d"):
         dim, rest = name[len("theorem1_d"):].split("_", 1)
-        dataset, mixing = rest.rsplit("_", 1)
-        return [
-            [*base, f"dataset={dataset}", f"dataset.dim={dim}", f"mixing={mixing}",
-             *t1["overrides"][int(dim)],
-             f"lambda_w={lw}", f"lambda_r={lr}", f"seed={seed}"]
-            for lw, lr, seed in itertools.product(t1["lambda_w"], t1["lambda_r"], t1["seeds"])
-        ]
+        dataset, mixing, k = rest.rsplit("_", 2)
+        lw, lr, seed = list(itertools.product(t1["lambda_w"], t1["lambda_r"], t1["seeds"]))[int(k)]
+        return [[*base, f"dataset={dataset}", f"dataset.dim={dim}", f"mixing={mixing}",
+                 *t1["overrides"][int(dim)], f"lambda_w={lw}", f"lambda_r={lr}", f"seed={seed}"]]
     if name.startswith("offset_g"):
         g, c = name[len("offset_g"):].split("_c")
         return [[*base, "experiment.instance=offset", f"experiment.grid_points={g}",
@@ -73,7 +75,7 @@ rule tuning_uniqueness_batch:
     benchmark:
         "results/{scale}/benchmarks/tuning_uniqueness/{batch}.tsv"
     wildcard_constraints:
-        batch="theorem1_d[23]_[a-z_]+_(orthogonal|general)|offset_g[0-9]+_c[0-9.]+|on_off_[a-z_]+|contrast",
+        batch="theorem1_d[23]_[a-z_]+_(orthogonal|general)_[0-9]+|offset_g[0-9]+_c[0-9.]+|on_off_[a-z_]+|contrast",
     threads: 1
     resources:
         mem_mb=1500,
