@@ -99,29 +99,17 @@ def load_results(path: Path) -> dict[str, Any]:
 def write_section(scale: str, section: str, payload: dict[str, Any],
                   root: Path = REPO, figure: bool = True) -> Path:
     """Merge ``payload`` as ``section`` into ``benchmarks.json`` and redraw the figure."""
-    from convex_coding.pipeline.cache import atomic_write_text
+    from convex_coding.pipeline.cache import atomic_write_text, jsonable
 
     path = results_path(scale, root)
     data = load_results(path)
     data[section] = payload
-    atomic_write_text(path, json.dumps(_jsonable(data), indent=1, sort_keys=True,
+    atomic_write_text(path, json.dumps(jsonable(data), indent=1, sort_keys=True,
                                        allow_nan=False))
     if figure:
         plot(data, figure_paths(scale, root))
     return path
 
-
-def _jsonable(obj: Any) -> Any:
-    """NumPy scalars to Python, non-finite floats to None (strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 # ------------------------------------------------------------------------- figure

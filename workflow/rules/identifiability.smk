@@ -76,6 +76,8 @@ rule identifiability_figure:
             category="Figures",
         ),
         summary="results/{scale}/summaries/identifiability.json",
+    params:
+        experiment="identifiability",
     log:
         "results/{scale}/logs/identifiability/figure.log",
     threads: 1
@@ -83,4 +85,4 @@ rule identifiability_figure:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/fig1_identifiability.py"
+        "../scripts/figure_from_batches.py"

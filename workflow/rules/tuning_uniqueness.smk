@@ -116,6 +116,8 @@ rule tuning_uniqueness_figure:
             category="Figures",
         ),
         summary="results/{scale}/summaries/tuning_uniqueness.json",
+    params:
+        experiment="tuning_uniqueness",
     log:
         "results/{scale}/logs/tuning_uniqueness/figure.log",
     threads: 1
@@ -123,4 +125,4 @@ rule tuning_uniqueness_figure:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/fig2_tuning_uniqueness.py"
+        "../scripts/figure_from_batches.py"

@@ -23,6 +23,21 @@ import numpy as np
 FORMAT = 1
 
 
+def jsonable(obj: Any) -> Any:
+    """Plain JSON values: arrays to lists, NumPy scalars to Python, non-finite floats to None."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
 def array_digest(a: np.ndarray) -> str:
     """SHA-256 of an array's dtype, shape and bytes (float64, C order)."""
     arr = np.ascontiguousarray(np.asarray(a, dtype=np.float64))

@@ -29,7 +29,7 @@ from .. import on_off as oo
 from .. import uniqueness as uq
 from ..identifiability import AutoencoderProblem
 from ..solvers import SolverError, SolverSettings, solver_version
-from .cache import ResultCache, code_digest, content_key
+from .cache import ResultCache, code_digest, content_key, jsonable
 from .config import ConfigError, is_int, is_real, require, solver_settings, validate_identifiability
 from .identifiability_run import (
     CertificateError,
@@ -186,21 +186,6 @@ def instance_key(cfg: DictConfig, settings: SolverSettings) -> str:
     return content_key(desc)
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, np.bool_ | bool):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating | float):
-        return float(x) if np.isfinite(x) else None
-    return x
-
 
 def analyse_to_record(instance: uq.Instance, cfg: DictConfig,
                       settings: SolverSettings) -> dict[str, Any]:
@@ -255,7 +240,7 @@ def analyse_to_record(instance: uq.Instance, cfg: DictConfig,
             f"{k}={v:.3g}" for k, v in instance.certificate.items()
             if isinstance(v, float) and k in ("gap", "representation_error", "snap_distance",
                                                "min_reduced_cost", "complementarity"))
-    return _jsonable(result)
+    return jsonable(result)
 
 
 def run_tuning_uniqueness(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
