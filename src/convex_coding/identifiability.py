@@ -18,15 +18,18 @@ Everything here is pure: arrays in, dataclasses out.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import cvxpy as cp
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.spatial import ConvexHull
 
+from .conic import ConeProgram, psd_block, solve_cone_program, svec
 from .solvers import SolverError, SolverSettings, solve_checked
 
 # --------------------------------------------------------------------------- problem
@@ -336,15 +339,21 @@ def fibonacci_sphere(n: int) -> np.ndarray:
     return np.column_stack([r * np.cos(phi), r * np.sin(phi), z])
 
 
+@functools.cache
 def direction_grid(dim: int, n: int) -> np.ndarray:
-    """A uniform grid of ``n`` unit directions plus the axes ``±e_i`` (d = 2 or 3)."""
+    """A uniform grid of ``n`` unit directions plus the axes ``±e_i`` (d = 2 or 3).
+
+    Built once per ``(dim, n)`` and returned read-only (every certificate reuses it).
+    """
     if dim == 2:
         base = circle_directions(n)
     elif dim == 3:
         base = fibonacci_sphere(n)
     else:
         raise ValueError(f"dim must be 2 or 3, got {dim}")
-    return unique_directions(np.vstack([np.vstack([np.eye(dim), -np.eye(dim)]), base]))
+    grid = unique_directions(np.vstack([np.vstack([np.eye(dim), -np.eye(dim)]), base]))
+    grid.flags.writeable = False
+    return grid
 
 
 def grid_minimum(
@@ -452,14 +461,6 @@ def _symmetric_embedding(d: int) -> np.ndarray:
     return emb.reshape(d * d, -1)
 
 
-def _nd_settings(settings: SolverSettings) -> SolverSettings:
-    """``settings`` with cvxpy's SciPy canonicalisation backend, which batched (3-D)
-    expressions need (cvxpy would pick it anyway, with a warning)."""
-    if "canon_backend" in settings.options:
-        return settings
-    return SolverSettings(settings.name, {**settings.options, "canon_backend": "SCIPY"})
-
-
 def _cone_atoms(k: np.ndarray, tol: float) -> list[np.ndarray]:
     """Nonnegative rank-one terms ``x xᵀ`` (``x ≥ 0``) of a small DNN matrix ``K``.
 
@@ -505,28 +506,20 @@ def solve_population(
     """
     pieces = linear_pieces(problem)
     d, n_p = problem.dim, len(pieces)
-    n_q = problem.neuron_quadratic
     rays, verts = pieces.rays, pieces.vertices
-    costs = np.einsum("pai,pab,pbj->pij", rays, n_q[None] + np.einsum(
+    costs = np.einsum("pai,pab,pbj->pij", rays, problem.neuron_quadratic[None] + np.einsum(
         "pa,pb->pab", verts, verts), rays)
-    # Vectorised: one variable holds the upper triangles of all K_p (nonnegative), one
-    # batched PSD constraint covers every block, and H and the objective are single
-    # constant-matrix products.  (A list of P cvxpy variables cost ~P ms to compile.)
+    # x = (upper triangles k_p of every K_p, then the upper triangle of S); K_p is
+    # ``emb @ k_p`` reshaped.  H = Σ_p R_p K_p R_pᵀ is one constant lift of all k_p.
     emb = _symmetric_embedding(d)  # (d·d) × n_s: upper triangle → full matrix
-    k = cp.Variable((n_p, emb.shape[1]), nonneg=True)
-    blocks = cp.reshape(k @ emb.T, (n_p, d, d), order="C")
+    n_s = emb.shape[1]
     lift = np.einsum("pai,pbj,ijs->abps", rays, rays, emb.reshape(d, d, -1))
-    h = cp.reshape(lift.reshape(d * d, -1) @ cp.reshape(k, (k.size,), order="C"), (d, d),
-                   order="C")
-    objective = cp.sum(cp.multiply(costs.reshape(n_p, d * d) @ emb, k))
-    chol = np.linalg.cholesky(problem.sigma_a)  # Σ_A = L Lᵀ: Tr(Σ_A H⁻¹) = Tr(Lᵀ H⁻¹ L)
-    s = cp.Variable((d, d), symmetric=True)
-    lmi = cp.bmat([[h, chol], [chol.T, s]])
-    constraints = [0.5 * (lmi + lmi.T) >> 0, cp.PSD(blocks)]
-    prob = cp.Problem(cp.Minimize(objective + problem.lambda_r * cp.trace(s)), constraints)
-    report = solve_checked(prob, _nd_settings(settings))
+    h_coef = lift.reshape(d, d, n_p * n_s)
+    objective = (costs.reshape(n_p, d * d) @ emb).ravel()  # Tr(C_p K_p) = vec(C_p)ᵀ E k_p
+    program = _readout_program(problem, objective, h_coef, extra_psd=(n_p, emb))
+    solution = solve_cone_program(program, settings)
 
-    k_vals = (np.asarray(k.value, dtype=float) @ emb.T).reshape(n_p, d, d)
+    k_vals = (solution.x[:n_p * n_s].reshape(n_p, n_s) @ emb.T).reshape(n_p, d, d)
     traces = np.einsum("pii->p", k_vals)
     total = traces.sum()
     dirs, weights, worst_residual = [], [], 0.0
@@ -550,15 +543,65 @@ def solve_population(
         directions=directions,
         weights=mu,
         loss=loss,
-        solver_value=report.value,
+        solver_value=solution.value,
         certificate_violation=max(0.0, -exact.value) / scale,
         grid_violation=max(0.0, -grid_min) / scale,
         complementarity=float(mu @ np.abs(reduced_cost(problem, lam, directions))) / loss,
         factorisation_residual=float(worst_residual),
         n_pieces=len(pieces),
-        solver=report.solver,
-        status=report.status,
+        solver=solution.solver,
+        status=solution.status,
     )
+
+
+def _readout_program(
+    problem: AutoencoderProblem,
+    objective: np.ndarray,
+    h_coef: np.ndarray,
+    extra_psd: tuple[int, np.ndarray] | None = None,
+) -> ConeProgram:
+    """``min objectiveᵀy + λ_R Tr(S)`` over ``y ≥ 0`` and symmetric ``S`` with
+    ``[[H(y), L], [Lᵀ, S]] ⪰ 0`` (``Σ_A = LLᵀ``, so ``Tr S ≥ Tr(Σ_A H⁻¹)``).
+
+    ``H(y) = Σ_j h_coef[:, :, j] y_j``.  ``extra_psd = (P, E)`` adds ``P`` blocks
+    ``K_p = mat(E y_p) ⪰ 0`` on consecutive slices ``y_p`` (the fan's DNN blocks).
+    Variables: ``x = (y, s)`` with ``s`` the upper triangle of ``S``.
+    """
+    d = problem.dim
+    emb = _symmetric_embedding(d)
+    n_y, n_s = len(objective), emb.shape[1]
+    chol = np.linalg.cholesky(problem.sigma_a)
+    trace = emb.reshape(d, d, -1)[np.arange(d), np.arange(d)].sum(axis=0)
+    c = np.concatenate([objective, problem.lambda_r * trace])
+    rows, cols, vals = [np.arange(n_y)], [np.arange(n_y)], [-np.ones(n_y)]  # y ≥ 0
+    b_parts, psd_dims, offset = [np.zeros(n_y)], [], n_y
+    if extra_psd is not None:
+        n_p, piece_emb = extra_psd
+        block = sp.coo_matrix(-svec(piece_emb.reshape(d, d, -1)))  # svec K_p from y_p
+        m, k = block.shape
+        pieces = np.repeat(np.arange(n_p), block.nnz)
+        rows.append(offset + pieces * m + np.tile(block.row, n_p))
+        cols.append(pieces * k + np.tile(block.col, n_p))
+        vals.append(np.tile(block.data, n_p))
+        b_parts.append(np.zeros(n_p * m))
+        psd_dims += [d] * n_p
+        offset += n_p * m
+    lmi = np.zeros((2 * d, 2 * d, n_y + n_s))
+    lmi[:d, :d, :n_y] = h_coef
+    lmi[d:, d:, n_y:] = emb.reshape(d, d, -1)
+    const = np.zeros((2 * d, 2 * d))
+    const[:d, d:], const[d:, :d] = chol, chol.T
+    a_lmi, b_lmi = psd_block(lmi, const)
+    a_lmi = a_lmi.tocoo()
+    rows.append(offset + a_lmi.row)
+    cols.append(a_lmi.col)
+    vals.append(a_lmi.data)
+    b_parts.append(b_lmi)
+    psd_dims.append(2 * d)
+    b = np.concatenate(b_parts)
+    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(len(b), n_y + n_s))
+    return ConeProgram(c=c, a=a, b=b, n_nonneg=n_y, psd_dims=tuple(psd_dims))
 
 
 def optimal_weights(
@@ -623,19 +666,10 @@ def conic_weights(
     ``vec H = M μ`` with ``M[(a,b), k] = ω_ka ω_kb``; the readout term is the Schur
     complement ``[[H, L], [Lᵀ, S]] ⪰ 0`` with ``Σ_A = LLᵀ``, minimising ``Tr S``.
     """
-    d = problem.dim
-    lift = np.einsum("ka,kb->abk", directions, directions).reshape(d * d, -1)
-    mu = cp.Variable(len(directions), nonneg=True)
-    h = cp.reshape(lift @ mu, (d, d), order="F")
-    chol = np.linalg.cholesky(problem.sigma_a)
-    s = cp.Variable((d, d), symmetric=True)
-    lmi = cp.bmat([[h, chol], [chol.T, s]])
-    prob = cp.Problem(
-        cp.Minimize(neuron_costs(problem, directions) @ mu + problem.lambda_r * cp.trace(s)),
-        [0.5 * (lmi + lmi.T) >> 0],
-    )
-    solve_checked(prob, settings)
-    return np.maximum(np.asarray(mu.value, dtype=float), 0.0)
+    lift = np.einsum("ka,kb->abk", directions, directions)
+    program = _readout_program(problem, neuron_costs(problem, directions), lift)
+    mu = solve_cone_program(program, settings).x[: len(directions)]
+    return np.maximum(mu, 0.0)
 
 
 def _home_piece(

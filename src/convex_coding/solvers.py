@@ -40,7 +40,7 @@ class SolverSettings:
 @functools.cache
 def mosek_licensed() -> bool:
     """True when MOSEK is installed *and* a licence can be checked out."""
-    if "MOSEK" not in cp.installed_solvers():
+    if "MOSEK" not in installed_solvers():
         return False
     try:
         import mosek
@@ -52,9 +52,16 @@ def mosek_licensed() -> bool:
         return False
 
 
+@functools.cache
+def installed_solvers() -> frozenset[str]:
+    """cvxpy's installed solvers, looked up once per process (each lookup imports and
+    probes every solver package: several milliseconds per solve otherwise)."""
+    return frozenset(cp.installed_solvers())
+
+
 def available_solvers() -> list[str]:
     """Supported solvers usable here (MOSEK only with a licence)."""
-    installed = set(cp.installed_solvers())
+    installed = installed_solvers()
     usable = [s for s in SUPPORTED_SOLVERS if s in installed and s != "MOSEK"]
     if mosek_licensed():
         usable.append("MOSEK")
@@ -80,7 +87,7 @@ def resolve_solver(name: str) -> str:
             "solver.name=mosek but no MOSEK licence was found (install `mosek` and set "
             "MOSEKLM_LICENSE_FILE); use solver=clarabel"
         )
-    if upper not in cp.installed_solvers():
+    if upper not in installed_solvers():
         raise SolverUnavailableError(
             f"solver.name={name!r} is not installed; available: "
             + ", ".join(s.lower() for s in available_solvers())
