@@ -91,6 +91,17 @@ def test_pipeline_core_extrapolation_and_workflow_copy(tmp_path: Path) -> None:
     est = bench_pipeline.extrapolate_cores(rows, 8)["cores_8"]["paper_cold"]
     assert est["serial_seconds"] == pytest.approx(10.0)
     assert est["estimated_seconds"] == pytest.approx(10.0 + 90.0 / 8)
+    assert est["from_cores"] == 1
+    # from a 2-core run alone: serial = 55 − 92/2 = 9, and never faster than the longest job
+    est = bench_pipeline.extrapolate_cores(rows[1:], 8)["cores_8"]["paper_cold"]
+    assert est["estimated_seconds"] == pytest.approx(9.0 + 92.0 / 8)
+    est = bench_pipeline.extrapolate_cores([{**rows[1], "batch_seconds_max": 40.0}],
+                                           8)["cores_8"]["paper_cold"]
+    assert est["estimated_seconds"] == pytest.approx(15.0 + 40.0)
+    # separate invocations (quick, then paper) accumulate; a re-measurement replaces
+    quick = {**rows[0], "scale": "quick"}
+    merged = bench_pipeline.merge_runs([quick, rows[0]], [{**rows[0], "seconds": 99.0}])
+    assert [(r["scale"], r["seconds"]) for r in merged] == [("quick", 100.0), ("paper", 99.0)]
     work = bench_pipeline.copy_workflow(tmp_path / "w")
     assert (work / "Snakefile").exists()
     assert (work / "workflow" / "rules" / "benchmarks.smk").exists()

@@ -52,6 +52,11 @@ def test_min_eigenvalue_sdp_closed_form(settings: SolverSettings) -> None:
     assert sol.status == "optimal"
     assert sol.value == pytest.approx(lam[0], abs=1e-6)
     assert np.allclose(smat(sol.x), np.outer(vec[:, 0], vec[:, 0]), atol=1e-4)
+    # the dual: c + Aᵀz = 0, −bᵀz = value, and the PSD part of z is PSD
+    prog = _min_eigenvalue_program(c_mat)
+    assert np.allclose(prog.c + prog.a.T @ sol.z, 0.0, atol=1e-6)
+    assert -prog.b @ sol.z == pytest.approx(sol.value, abs=1e-6)
+    assert np.linalg.eigvalsh(smat(sol.z[1:]))[0] >= -1e-6
 
 
 def test_fan_program_gives_the_same_optimum_with_every_backend() -> None:
@@ -63,6 +68,17 @@ def test_fan_program_gives_the_same_optimum_with_every_backend() -> None:
     assert direct.loss == pytest.approx(other.loss, rel=1e-7)
     assert direct.certificate_violation <= 1e-6 and other.certificate_violation <= 1e-6
     assert direct.loss == pytest.approx(population_loss(p, direct.directions, direct.weights))
+
+
+@pytest.mark.parametrize("settings", [PRECISE, SCS], ids=["clarabel-direct", "scs-via-cvxpy"])
+def test_lp_duals_follow_one_convention(settings: SolverSettings) -> None:
+    """min x₁ + 2x₂ s.t. x₁ + x₂ = 1, x ≥ 0: x = (1, 0), value 1, z = (−1; 0, 1)."""
+    prog = ConeProgram(c=np.array([1.0, 2.0]),
+                       a=sp.csc_matrix(np.array([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])),
+                       b=np.array([1.0, 0.0, 0.0]), n_zero=1, n_nonneg=2)
+    sol = solve_cone_program(prog, settings)
+    assert np.allclose(sol.x, [1.0, 0.0], atol=1e-6)
+    assert np.allclose(sol.z, [-1.0, 0.0, 1.0], atol=1e-6)
 
 
 def test_infeasible_program_is_an_error_not_a_result() -> None:

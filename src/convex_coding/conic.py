@@ -80,9 +80,14 @@ class ConeProgram:
 
 @dataclass(frozen=True)
 class ConeSolution:
-    """Primal optimum ``x``, objective ``cᵀx`` and the checked status."""
+    """Primal optimum ``x``, dual optimum ``z``, objective ``cᵀx`` and the checked status.
+
+    ``z`` lies in the dual cone (free on the zero rows) and satisfies ``c + Aᵀz = 0``,
+    so that ``−bᵀz = cᵀx`` at optimality (Clarabel's convention, kept for every backend).
+    """
 
     x: np.ndarray
+    z: np.ndarray
     value: float
     status: str
     solver: str
@@ -136,8 +141,8 @@ def _solve_clarabel(program: ConeProgram, settings: SolverSettings) -> ConeSolut
     if status != "Solved":
         raise SolverError(f"CLARABEL returned status {status!r}, not 'Solved'")
     x = np.asarray(sol.x, dtype=float)
-    return ConeSolution(x=x, value=float(program.c @ x), status="optimal", solver="CLARABEL",
-                        solve_time=float(sol.solve_time))
+    return ConeSolution(x=x, z=np.asarray(sol.z, dtype=float), value=float(program.c @ x),
+                        status="optimal", solver="CLARABEL", solve_time=float(sol.solve_time))
 
 
 def _solve_cvxpy(program: ConeProgram, settings: SolverSettings, name: str) -> ConeSolution:
@@ -150,7 +155,7 @@ def _solve_cvxpy(program: ConeProgram, settings: SolverSettings, name: str) -> C
     slack = program.b - program.a @ x
     constraints, start = [], 0
     if program.n_zero:
-        constraints.append(slack[:program.n_zero] == 0)
+        constraints.append(program.a[:program.n_zero] @ x == program.b[:program.n_zero])
         start = program.n_zero
     if program.n_nonneg:
         constraints.append(slack[start:start + program.n_nonneg] >= 0)
@@ -167,5 +172,10 @@ def _solve_cvxpy(program: ConeProgram, settings: SolverSettings, name: str) -> C
     problem = cp.Problem(cp.Minimize(program.c @ x), constraints)
     report = solve_checked(problem, SolverSettings(name, settings.options))
     values = np.asarray(x.value, dtype=float)
-    return ConeSolution(x=values, value=float(program.c @ values), status=report.status,
+    # cvxpy's multipliers already satisfy c + Aᵀz = 0 with these constraint forms (the
+    # tests pin it); a PSD multiplier comes as a matrix
+    n_vector = int(program.n_zero > 0) + int(program.n_nonneg > 0)
+    z = np.concatenate([np.ravel(con.dual_value) for con in constraints[:n_vector]]
+                       + [svec(np.asarray(con.dual_value)) for con in constraints[n_vector:]])
+    return ConeSolution(x=values, z=z, value=float(program.c @ values), status=report.status,
                         solver=report.solver, solve_time=report.solve_time)

@@ -68,7 +68,7 @@ from scipy import stats
 from scipy.optimize import linprog
 
 from . import menu
-from .solvers import SolverError, SolverSettings, solve_checked
+from .solvers import SolverError, SolverSettings, resolve_solver, solve_checked
 
 STIMULUS_KINDS = ("uniform", "gaussian", "laplace", "spike_and_slab", "gen_gaussian")
 
@@ -454,16 +454,26 @@ def solve_dictionary(
 ) -> tuple[np.ndarray, float, np.ndarray, str]:
     """LP ``min Σ|v_k|`` s.t. ``Σ_k v_k ŷ_k = x``: returns ``(v, value, dual g, solver)``.
 
-    ``g`` is the multiplier of the equality, signed so that ``gᵀx = value``.
+    ``g`` is the multiplier of the equality, signed so that ``gᵀx = value``.  Solved by
+    the HiGHS dual simplex with ``v = p − n``, ``p, n ≥ 0``: a vertex, so exact zeros and
+    exact duals.  (An interior-point solve of this degenerate LP stops short of 1e-10 on
+    some dictionaries and then returns a value *below* the certified lower bound.)  The
+    optimum is certified afterwards by exact pricing and the dual SOCP, solved by the
+    configured conic solver, whose name is returned.
     """
     scale = float(np.linalg.norm(x))
-    v = cp.Variable(atoms.shape[1])
-    fit = atoms @ v == x / scale
-    report = solve_checked(cp.Problem(cp.Minimize(cp.norm1(v)), [fit]), settings)
-    g = np.asarray(fit.dual_value, dtype=float)
-    if g @ x < 0:  # cvxpy's sign convention for equality duals
+    n_atoms = atoms.shape[1]
+    res = linprog(np.ones(2 * n_atoms), A_eq=np.hstack([atoms, -atoms]), b_eq=x / scale,
+                  bounds=(0, None), method="highs-ds",
+                  options={"primal_feasibility_tolerance": 1e-10,
+                           "dual_feasibility_tolerance": 1e-10})
+    if res.status != 0:
+        raise SolverError(f"dictionary LP (HiGHS): {res.message}")
+    v = res.x[:n_atoms] - res.x[n_atoms:]
+    g = np.asarray(res.eqlin.marginals, dtype=float)
+    if g @ x < 0:
         g = -g
-    return np.asarray(v.value, dtype=float) * scale, report.value * scale, g, report.solver
+    return v * scale, float(res.fun) * scale, g, resolve_solver(settings.name)
 
 
 def purify(atoms: np.ndarray, v: np.ndarray, tol: float = 1e-10) -> np.ndarray:
