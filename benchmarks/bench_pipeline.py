@@ -143,26 +143,38 @@ def merge_runs(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dic
                                          r["cache"] != "cold"))
 
 
-def run(scales: list[str], cores: list[int], log=print) -> dict[str, Any]:
+def parse_runs(spec: str) -> list[tuple[str, int]]:
+    """``"quick:1,quick:2,paper:2"`` → ``[("quick", 1), ("quick", 2), ("paper", 2)]``."""
+    runs = []
+    for item in spec.split(","):
+        scale, _, cores = item.partition(":")
+        if scale not in ("quick", "paper") or not cores.isdigit() or int(cores) < 1:
+            raise SystemExit(f"--runs item {item!r} is invalid; allowed: quick:N or paper:N "
+                             "with N ≥ 1 cores")
+        runs.append((scale, int(cores)))
+    return runs
+
+
+def run(runs: list[tuple[str, int]], log=print) -> dict[str, Any]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="cc-bench-pipeline-") as tmp:
-        for scale in scales:
-            for n in cores:
-                rows.extend(measure(scale, n, Path(tmp), log))
+        for scale, n in runs:
+            rows.extend(measure(scale, n, Path(tmp), log))
     return {"machine": machine(), "runs": rows, "extrapolated": extrapolate_cores(rows, 8)}
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", default="quick", help="where benchmarks.json is written")
-    ap.add_argument("--scales", default="quick,paper")
-    ap.add_argument("--cores", default=f"1,{os.cpu_count() or 1}")
+    n = os.cpu_count() or 1
+    ap.add_argument("--runs", default=f"quick:1,quick:{n},paper:{n}",
+                    help="scale:cores pairs, each measured cold and warm (paper on one "
+                         "core takes about twice the 2-core time; add paper:1 to measure)")
     ap.add_argument("--root", type=Path, default=None)
     ap.add_argument("--replace", action="store_true",
                     help="drop runs of earlier invocations instead of merging with them")
     args = ap.parse_args(argv)
-    cores = sorted({int(c) for c in args.cores.split(",")})
-    out = run(args.scales.split(","), cores, log=lambda m: print(m, flush=True))
+    out = run(parse_runs(args.runs), log=lambda m: print(m, flush=True))
     kw = {} if args.root is None else {"root": args.root}
     if not args.replace:
         previous = load_results(results_path(args.scale, **kw)).get("pipeline", {})

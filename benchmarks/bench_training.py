@@ -114,6 +114,7 @@ def compare(spec: dict[str, Any], *, repeats: int, max_steps: int, max_seconds: 
         "train_best_loss": res.best_feasible_loss,
         "train_rel_gap": res.best_feasible_loss / sol.loss - 1.0,
         "reached": bool(res.reached),
+        "train_stalled": bool(res.stalled),  # lr decayed to its floor: no more progress
         "ratio": train_s / convex_s,
         "ratio_is_lower_bound": not res.reached,
         "convex_modular": convex_modular,
@@ -131,11 +132,15 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         # the median is itself only a lower bound if a lower-bound ratio sits at or
         # below it (raising those ratios could move the median up)
         lower = any(r["ratio_is_lower_bound"] and r["ratio"] <= med for r in sel)
+        reached = [r["ratio"] for r in sel if r["reached"]]
         return {
             "n_instances": len(sel),
             "n_reached": sum(r["reached"] for r in sel),
+            "n_stalled": sum(bool(r.get("train_stalled")) and not r["reached"] for r in sel),
             "median_ratio": med,
             "median_ratio_is_lower_bound": lower,
+            # exact ratios only: training reached the target on these instances
+            "median_ratio_reached": statistics.median(reached) if reached else None,
             "min_ratio": min(ratios),
             "max_ratio": max(ratios),
             "median_convex_seconds": statistics.median(r["convex_seconds"] for r in sel),

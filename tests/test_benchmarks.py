@@ -41,6 +41,7 @@ def test_summary_marks_a_median_that_is_only_a_lower_bound() -> None:
 
     s = bench_training.summarise([row(10, False), row(20, True), row(300, False)])
     assert s["overall"]["median_ratio"] == 20
+    assert s["overall"]["median_ratio_reached"] == 155  # exact ratios only
     assert s["overall"]["median_ratio_is_lower_bound"]
     assert not s["overall"]["at_least_100x"]
     s = bench_training.summarise([row(10, False), row(200, False), row(300, True)])
@@ -97,7 +98,7 @@ def test_pipeline_core_extrapolation_and_workflow_copy(tmp_path: Path) -> None:
     assert est["estimated_seconds"] == pytest.approx(9.0 + 92.0 / 8)
     est = bench_pipeline.extrapolate_cores([{**rows[1], "batch_seconds_max": 40.0}],
                                            8)["cores_8"]["paper_cold"]
-    assert est["estimated_seconds"] == pytest.approx(15.0 + 40.0)
+    assert est["estimated_seconds"] == pytest.approx(9.0 + 40.0)
     # separate invocations (quick, then paper) accumulate; a re-measurement replaces
     quick = {**rows[0], "scale": "quick"}
     merged = bench_pipeline.merge_runs([quick, rows[0]], [{**rows[0], "seconds": 99.0}])
@@ -106,3 +107,10 @@ def test_pipeline_core_extrapolation_and_workflow_copy(tmp_path: Path) -> None:
     assert (work / "Snakefile").exists()
     assert (work / "workflow" / "rules" / "benchmarks.smk").exists()
     assert not (work / "results" / "quick").exists()
+
+
+def test_pipeline_runs_spec_is_parsed_and_bad_items_are_named() -> None:
+    assert bench_pipeline.parse_runs("quick:1,paper:2") == [("quick", 1), ("paper", 2)]
+    for bad in ("quick", "huge:2", "paper:0", "quick:x"):
+        with pytest.raises(SystemExit, match="allowed: quick:N or paper:N"):
+            bench_pipeline.parse_runs(bad)
