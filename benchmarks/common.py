@@ -160,7 +160,8 @@ def _plot_scaling(ax: Any, scaling: dict[str, Any] | None) -> None:
     ax.set_xlabel("samples T")
     ax.set_ylabel("wall time per solve (s)")
     ax.set_title("solve time against T (dotted: fit t ∝ T^k)")
-    ax.legend(frameon=False, fontsize=6.5)
+    ax.legend(frameon=False, fontsize=6.5, ncol=2, loc="upper center",
+              bbox_to_anchor=(0.5, -0.2))
 
 
 def _plot_training(ax: Any, training: dict[str, Any] | None, colors: dict) -> None:
@@ -186,25 +187,53 @@ def _plot_training(ax: Any, training: dict[str, Any] | None, colors: dict) -> No
     from matplotlib.ticker import NullFormatter
 
     ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(10 ** np.floor(np.log10(xs.min())), 10 ** np.ceil(np.log10(xs.max())))
     ax.set_xlabel("certified convex solve (s)")
-    ax.set_ylabel("Adam training to 1e-3 of optimum (s)")
+    ax.set_ylabel("Adam to 1e-3 of optimum (s)")
     summ = training["summary"]
     meds = ", ".join(
         f"{k} {'≥' if v['median_ratio_is_lower_bound'] else ''}{v['median_ratio']:.0f}×"
         for k, v in summ.items() if k != "overall")
     ax.set_title(f"convex vs trained\nmedian ratio: {meds}")
-    ax.legend(frameon=False, fontsize=6)
+    ax.legend(frameon=False, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              ncol=2)
 
 
 def _plot_pipeline(ax: Any, pipeline: dict[str, Any] | None, colors: dict) -> None:
     if not pipeline:
         return _empty(ax, "pipeline: not run")
-    runs = pipeline["runs"]
-    labels = [f"{r['scale']}\n{r['cache']}\n{r['cores']} core{'s' * (r['cores'] > 1)}"
+    runs = [dict(r, estimated=False) for r in pipeline["runs"]]
+    for key, est in pipeline.get("extrapolated", {}).get("cores_8", {}).items():
+        scale, cache = key.split("_")
+        runs.append({"scale": scale, "cache": cache, "cores": 8, "estimated": True,
+                     "seconds": est["estimated_seconds"]})
+    order = {"quick": 0, "paper": 1}
+    runs.sort(key=lambda r: (order.get(r["scale"], 2), r["cache"] != "cold", r["cores"]))
+    labels = [f"{r['scale']}\n{r['cache']}\n{r['cores']}{'*' if r['estimated'] else ''}"
               for r in runs]
     color = [colors["mixed"] if r["cache"] == "cold" else colors["modular"] for r in runs]
-    ax.bar(range(len(runs)), [r["seconds"] for r in runs], color=color)
-    ax.set_xticks(range(len(runs)))
+    xs = np.arange(len(runs))
+    bars = ax.bar(xs, [r["seconds"] for r in runs], color=color)
+    for bar, r in zip(bars, runs, strict=True):
+        if r["estimated"]:
+            bar.set_hatch("///")
+            bar.set_facecolor("white")
+            bar.set_edgecolor(colors["mixed"] if r["cache"] == "cold" else colors["modular"])
+        text = f"{r['seconds'] / 60:.1f} min" if r["seconds"] >= 120 else f"{r['seconds']:.0f} s"
+        ax.text(bar.get_x() + bar.get_width() / 2, r["seconds"] * 1.08, text, ha="center",
+                va="bottom", fontsize=5.5, rotation=90)
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    ax.set_yscale("log")
+    ax.set_ylim(10, max(r["seconds"] for r in runs) * 6)
+    ax.yaxis.set_major_locator(FixedLocator([10, 30, 100, 300, 1000, 3000]))
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.axhline(600, color=colors["error"], lw=0.7, ls="--")
+    ax.text(xs[0] - 0.4, 600 * 1.1, "10 min", fontsize=6, color=colors["error"])
+    ax.set_xticks(xs)
     ax.set_xticklabels(labels, fontsize=6)
+    ax.set_xlabel("scale, cache, cores (* = 8-core estimate)")
     ax.set_ylabel("snakemake wall time (s)")
-    ax.set_title("whole pipeline (red: cold cache, blue: warm)")
+    ax.set_title("whole pipeline (red: cold cache, blue: warm;\nhatched: extrapolated)")
