@@ -658,6 +658,9 @@ def optimal_weights(
         if not accepted:
             break
         done = f - f_new <= 1e-16 * max(abs(f), 1.0) and t == 1.0
+        # a shortened step that leaves F unchanged: Newton has converged to rounding
+        # (iterating on would only repeat ~40-step line searches up to max_iter)
+        done = done or (f_new >= f and t < 1.0)
         mu, f = cand, f_new
         if done:
             break
