@@ -1,6 +1,6 @@
 """Run every benchmark in sequence (what ``snakemake --cores 2 benchmarks`` does).
 
-    python benchmarks/run_all.py --scale quick             # all three, ~15 min on 2 cores
+    python benchmarks/run_all.py --scale quick             # all three, ~25 min on 2 cores
     python benchmarks/run_all.py --scale quick --only training,scaling
 """
 

@@ -1,6 +1,7 @@
 # `snakemake --cores 2 benchmarks [--config scale=quick]`: convex vs trained, solve time
 # against T, whole-pipeline wall times (benchmarks/*.py).  Not part of `all`: it takes
-# ~15 minutes and measures this machine; request it on its own so timings are fair.
+# ~25 minutes on 2 cores and measures this machine; request it on its own (nothing else
+# running) so that the timings are fair.
 
 
 rule benchmarks:
