@@ -87,6 +87,14 @@ CLASSES: dict[str, tuple[str, Callable[[int], Callable[[], Any]], int]] = {
 }
 
 
+def t_within(fit: dict[str, Any], seconds: float) -> float | None:
+    """Largest T whose solve fits in ``seconds`` by the fit ``a·T^k = seconds``, capped
+    at 1e5 (the largest T of interest); ``None`` without a growing fit."""
+    if fit.get("exponent") is None or fit["exponent"] <= 0:
+        return None
+    return float(min((seconds / fit["prefactor"]) ** (1.0 / fit["exponent"]), 100_000))
+
+
 def run(classes: list[str], *, sizes: list[int] = SIZES, repeats: int = 3,
         max_point_seconds: float = 15.0, class_budget: float = 90.0, fit_min: int = 200,
         log=print) -> dict[str, Any]:
@@ -120,6 +128,7 @@ def run(classes: list[str], *, sizes: list[int] = SIZES, repeats: int = 3,
             "capped_by": capped_by,
             "extrapolated_seconds_at_1e5": (None if largest >= 100_000
                                             else extrapolate(fit, 100_000)),
+            "t_within_10_minutes": t_within(fit, 600.0),
         }
     return {"machine": machine(), "repeats": repeats, "fit_min_t": fit_min,
             "max_point_seconds": max_point_seconds, "class_budget_seconds": class_budget,

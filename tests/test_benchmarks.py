@@ -32,6 +32,13 @@ def test_fit_exponent_recovers_power_law() -> None:
     assert common.fit_exponent([10], [1.0])["exponent"] is None
 
 
+def test_largest_t_within_a_time_budget_follows_the_fit() -> None:
+    fit = {"exponent": 2.0, "prefactor": 6e-4}  # 600 s at T = 1000
+    assert bench_scaling.t_within(fit, 600.0) == pytest.approx(1000.0)
+    assert bench_scaling.t_within({"exponent": 0.1, "prefactor": 1e-3}, 600.0) == 100_000
+    assert bench_scaling.t_within({"exponent": None, "prefactor": None}, 600.0) is None
+
+
 def test_summary_marks_a_median_that_is_only_a_lower_bound() -> None:
     def row(ratio: float, lower: bool) -> dict:
         return {"family": "f", "ratio": ratio, "ratio_is_lower_bound": lower,
