@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .solvers import SolverError, SolverSettings, resolve_solver
+from .solvers import SolverError, SolverSettings, resolve_solver, solve_checked
 
 #: cvxpy-only keywords that have no meaning for a direct solve.
 _MODELLING_OPTIONS = frozenset({"canon_backend"})
@@ -148,8 +148,6 @@ def _solve_clarabel(program: ConeProgram, settings: SolverSettings) -> ConeSolut
 def _solve_cvxpy(program: ConeProgram, settings: SolverSettings, name: str) -> ConeSolution:
     """The same program as a cvxpy problem (for SCS, MOSEK)."""
     import cvxpy as cp
-
-    from .solvers import solve_checked
 
     x = cp.Variable(len(program.c))
     slack = program.b - program.a @ x
