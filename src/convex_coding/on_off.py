@@ -666,9 +666,10 @@ def solve_on_off(
             break
         atoms = np.hstack([atoms, new])
     v = purify(atoms, v)
-    # an interior-point LP leaves ~1e-9 weights on atoms of no optimum: drop weights
-    # below 1e-6 of the total and re-solve on the rest, kept if the value is no worse
-    # (to 1e-8 relative; the certificate then judges the kept solution)
+    # a degenerate vertex (or, with an interior-point LP, solver noise) can leave tiny
+    # weights on atoms of no optimum: drop weights below 1e-6 of the total and re-solve
+    # on the rest, kept if the value is no worse (to 1e-8 relative; the certificate then
+    # judges the kept solution)
     small = (np.abs(v) > 0) & (np.abs(v) <= 1e-6 * np.abs(v).sum())
     if small.any():
         keep = np.flatnonzero(np.abs(v) > 1e-6 * np.abs(v).sum())

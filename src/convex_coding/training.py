@@ -31,7 +31,6 @@ class TrainingResult:
     encoder: np.ndarray  # W (N × D)
     bias: np.ndarray  # b (N,), after the feasibility shift
     history: np.ndarray  # (evaluation step, feasible loss)
-    final_rate: float = float("nan")  # Adam's learning rate at the end
     stalled: bool = False  # reduce-on-plateau had decayed the rate to ``lr_min``
 
 
@@ -152,6 +151,5 @@ def train_autoencoder(
         encoder=best_w,
         bias=best_b,
         history=np.array(history),
-        final_rate=rate,
         stalled=rate <= lr_min,
     )
