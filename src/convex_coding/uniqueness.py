@@ -1353,7 +1353,7 @@ def on_off_instance(n_samples: int, rho: float, settings: SolverSettings,
                     refine: int = 4, name: str = "on_off") -> Instance:
     """Certified ON/OFF optimum (per-neuron density ``a(y) ≤ ρ``) and its zero set.
 
-    The optimum comes from :func:`convex_coding.on_off.solve_on_off` (column generation
+    The optimum comes from :func:`convex_coding.on_off_density.solve_on_off` (column generation
     with an exactly priced dual ``g``); ``Q* = Σ_k c_k ŷ_k ŷ_kᵀ`` with
     ``c_k = √(λT)|v_k|`` and gradient ``G = (I − ggᵀ)/T``, so the relative reduced cost
     of a feasible unit tuning is ``1 − (gᵀŷ)²``.
@@ -1372,7 +1372,7 @@ def on_off_instance(n_samples: int, rho: float, settings: SolverSettings,
     Certified iff the relative gap, the most negative priced reduced cost and the
     complementarity are at most ``gap_tol`` (and, dense, the snap is within ``snap_tol``).
     """
-    from . import on_off as oo
+    from . import on_off_density as oo
 
     x = oo.stimulus_samples(stimulus, n_samples, param)
     t = len(x)

@@ -14,7 +14,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from .. import __version__
-from ..on_off import (
+from ..on_off_density import (
     STIMULUS_KINDS,
     analyse,
     closed_form_norm,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convex_coding.on_off import (
+from convex_coding.on_off_density import (
     analyse,
     best_atoms,
     canonical_code,
