@@ -9,7 +9,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ...on_off import closed_form_norm, cost, stimulus_samples
+from ...on_off_density import closed_form_norm, cost, stimulus_samples
 from . import COLORS, STYLE, save
 
 Record = Mapping[str, Any]
