@@ -10,10 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..solvers import SUPPORTED_SOLVERS, SolverSettings, SolverUnavailableError, resolve_solver
 from ..sources import DATASET_KINDS, MIXING_KINDS
-
-
-class ConfigError(ValueError):
-    """An invalid config value; the message names the key and the allowed values."""
+from .errors import ConfigError
 
 
 def _get(cfg: DictConfig, key: str) -> Any:

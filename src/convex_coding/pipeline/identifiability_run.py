@@ -18,10 +18,8 @@ from ..solvers import SolverSettings, solver_version
 from ..sources import make_mixing, make_sources
 from .cache import ResultCache, array_digest, code_digest, content_key
 from .config import solver_settings, validate_identifiability
-
-
-class CertificateError(RuntimeError):
-    """A solve finished but its optimality certificate fails: never a result."""
+from .errors import CertificateError
+from .experiment import Experiment, Inputs
 
 
 def build_problem(cfg: DictConfig) -> AutoencoderProblem:
@@ -178,3 +176,39 @@ def run_identifiability(cfg: DictConfig, cache: ResultCache | None) -> dict[str,
         "agree": agree,
         **result,
     }
+
+
+def describe(record: dict[str, Any]) -> str:
+    """Theory against measurement and the certificate, in one line."""
+    theory = "modular" if record["theory"]["modular"] else "mixed"
+    measured = "modular" if record["measured"]["modular"] else "mixed"
+    return (f"theory {theory} (margin {record['theory']['margin']:.3g}), solver {measured} "
+            f"(max angle {record['measured']['max_angle_deg']:.2f}°), certificate "
+            f"violation {record['solution']['certificate_violation']:.1e}")
+
+
+def _records(inputs: Inputs) -> list[dict[str, Any]]:
+    return [r for batch in inputs["batches"] for r in batch]
+
+
+def summarise(inputs: Inputs) -> dict[str, Any]:
+    from .figures import identifiability as fig
+
+    return fig.summarise(_records(inputs))
+
+
+def render(inputs: Inputs, paths) -> None:
+    from .figures import identifiability as fig
+
+    fig.render(_records(inputs), inputs["showcase"], paths)
+
+
+EXPERIMENT = Experiment(
+    name="identifiability",
+    title="Theorem 1: when is the energy-efficient nonnegative affine autoencoder modular?",
+    paper=True,
+    run=run_identifiability,
+    describe=describe,
+    summarise=summarise,
+    render=render,
+)
