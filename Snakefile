@@ -9,8 +9,8 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/identifiability.smk"
-include: "workflow/rules/on_off.smk"
-include: "workflow/rules/tuning_uniqueness.smk"
+include: "workflow/rules/on_off_density.smk"
+include: "workflow/rules/tuning_criteria.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/regression.smk"
 include: "workflow/rules/benchmarks.smk"
@@ -19,6 +19,6 @@ include: "workflow/rules/benchmarks.smk"
 rule all:
     input:
         multiext(f"results/{SCALE}/figures/fig1_identifiability", ".pdf", ".png"),
-        multiext(f"results/{SCALE}/figures/fig3_on_off", ".pdf", ".png"),
-        multiext(f"results/{SCALE}/figures/fig2_tuning_uniqueness", ".pdf", ".png"),
+        multiext(f"results/{SCALE}/figures/ext_on_off_density", ".pdf", ".png"),
+        multiext(f"results/{SCALE}/figures/ext_tuning_criteria", ".pdf", ".png"),
         f"results/{SCALE}/summary.json",

@@ -22,7 +22,7 @@ from convex_coding.on_off_density import (
     stimulus_samples,
     support_value,
 )
-from convex_coding.pipeline.on_off_run import record_for_lambda, solve_core
+from convex_coding.pipeline.on_off_density_run import record_for_lambda, solve_core
 from convex_coding.solvers import SolverSettings
 
 #: the tolerances of conf/solver/clarabel.yaml (the certificates need them)

@@ -63,15 +63,15 @@ def test_quick_run_produces_certified_figures_and_summary(quick_run: Path) -> No
 
 
 def test_quick_run_reproduces_theorems_2_and_3(quick_run: Path) -> None:
-    for name in ("fig2_tuning_uniqueness", "fig3_on_off"):
+    for name in ("ext_tuning_criteria", "ext_on_off_density"):
         for ext in (".pdf", ".png"):
             assert (quick_run / f"results/quick/figures/{name}{ext}").stat().st_size > 10_000
-    on_off = _summary(quick_run)["on_off"]
+    on_off = _summary(quick_run)["on_off_density"]
     assert on_off["agreement"] == 1.0
     assert on_off["max_threshold_difference"] <= 0.01  # every distribution, |measured − ρ*|
     assert on_off["most_negative_reduced_cost"] >= -1e-6
     assert len(on_off["thresholds"]) == on_off["n_thresholds"] >= 5
-    unique = _summary(quick_run)["tuning_uniqueness"]
+    unique = _summary(quick_run)["tuning_criteria"]
     assert unique["agreement"]["optimality"]["rate"] == 1.0
     assert unique["optimality_disagreements"] == []
     assert len(unique["uncertified"]) == unique["n_uncertified"]  # listed, not hidden
@@ -137,8 +137,8 @@ def test_html_report_is_self_contained_and_opens_in_chromium(quick_run: Path) ->
                    capture_output=True, timeout=300)
     html = report.read_text()
     figures = sorted(p.name for p in (quick_run / "results/quick/figures").glob("*.png"))
-    assert {"fig1_identifiability.png", "fig2_tuning_uniqueness.png",
-            "fig3_on_off.png"} <= set(figures)
+    assert {"fig1_identifiability.png", "ext_tuning_criteria.png",
+            "ext_on_off_density.png"} <= set(figures)
     for name in figures:  # every figure is embedded, not linked
         assert f"data:image/png;charset=utf8;filename={name};base64," in html
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"https?:", html)  # no remote

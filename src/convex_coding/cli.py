@@ -17,9 +17,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from .pipeline import registry
 from .pipeline.cache import ResultCache, atomic_write_text
-from .pipeline.config import ConfigError
-from .pipeline.identifiability_run import CertificateError
+from .pipeline.errors import CertificateError, ConfigError
 from .pipeline.runs import CONF_DIR, run_config
 from .solvers import SolverError
 
@@ -39,29 +39,8 @@ def app(cfg: DictConfig) -> None:
 
 
 def describe(record: dict[str, Any]) -> str:
-    """One line on what a run found (theory against measurement, certificate)."""
-    experiment = record["config"]["experiment"]["name"]
-    if experiment == "identifiability":
-        theory = "modular" if record["theory"]["modular"] else "mixed"
-        measured = "modular" if record["measured"]["modular"] else "mixed"
-        return (f"theory {theory} (margin {record['theory']['margin']:.3g}), solver {measured} "
-                f"(max angle {record['measured']['max_angle_deg']:.2f}°), certificate "
-                f"violation {record['solution']['certificate_violation']:.1e}")
-    if experiment == "on_off" and "threshold" in record["measured"]:
-        return (f"measured threshold {record['measured']['threshold']:.4f}, predicted "
-                f"ρ* = {record['theory']['rho_star']:.4f}")
-    if experiment == "on_off":
-        shape = "ON/OFF pair" if record["measured"]["on_off"] else "no ON/OFF pair"
-        return (f"{shape} ({record['measured']['n_tunings']} tunings; theory: pair iff "
-                f"ρ ≥ ρ* = {record['theory']['rho_star']:.4f}), cost "
-                f"{record['solution']['inner']:.6g}, most negative reduced cost "
-                f"{record['solution']['min_reduced_cost']:.1e}")
-    if experiment == "tuning_uniqueness":
-        if record["verdict"] == "uncertified":
-            return f"uncertified ({record.get('uncertified_reason')}), not counted"
-        predicted = ", ".join(f"{c}: {v}" for c, v in record["predictions"].items())
-        return f"restarts say {record['verdict']}; criteria {predicted}"
-    return "done"
+    """One line on what a run found, from its experiment."""
+    return registry.get(record["config"]["experiment"]["name"]).describe(record)
 
 
 def unknown_group_choice(overrides: list[str]) -> str | None:

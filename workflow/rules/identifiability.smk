@@ -85,4 +85,4 @@ rule identifiability_figure:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/figure_from_batches.py"
+        "../scripts/figure.py"

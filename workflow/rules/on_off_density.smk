@@ -1,51 +1,52 @@
-# Theorem 3 (ON/OFF splitting): per named stimulus one batch job over the ρ × λ grid, and
+# Extension (the project's own model, not the paper's): ON/OFF splitting under a
+# per-neuron lifetime-density bound ρ: per named stimulus one batch job over the ρ × λ grid, and
 # per stimulus (main ones + the sparsity family) one threshold-bisection job; each
 # instance is cached on its own.  λ only scales the cost, so the certified solve is
 # cached once per (stimulus, ρ) (λ-free core) and each λ's record is derived from it:
 # keeping all λ of a stimulus in one job makes the later λ cache hits.
-# Grids: scales.<scale>.on_off in conf/workflow.yaml.
+# Grids: scales.<scale>.on_off_density in conf/workflow.yaml.
 
 
-def on_off_sweep(scale):
-    return sweep(scale, "on_off")
+def on_off_density_sweep(scale):
+    return sweep(scale, "on_off_density")
 
 
-def on_off_threshold_names(scale):
-    s = on_off_sweep(scale)
+def on_off_density_threshold_names(scale):
+    s = on_off_density_sweep(scale)
     return [*s["stimuli"], *s["family"]]
 
 
-def on_off_stimulus_overrides(scale, name):
-    s = on_off_sweep(scale)
+def on_off_density_stimulus_overrides(scale, name):
+    s = on_off_density_sweep(scale)
     named = {**s["stimuli"], **s["family"]}
-    return ["experiment=on_off", *named[name], f"stimulus.n_samples={s['n_samples']}"]
+    return ["experiment=on_off_density", *named[name], f"stimulus.n_samples={s['n_samples']}"]
 
 
-def on_off_batches(scale):
-    s = on_off_sweep(scale)
-    return [f"results/{scale}/on_off/batches/{name}.json" for name in s["stimuli"]]
+def on_off_density_batches(scale):
+    s = on_off_density_sweep(scale)
+    return [f"results/{scale}/on_off_density/batches/{name}.json" for name in s["stimuli"]]
 
 
-def on_off_batch_overrides(wildcards):
-    s = on_off_sweep(wildcards.scale)
-    base = on_off_stimulus_overrides(wildcards.scale, wildcards.stimulus)
+def on_off_density_batch_overrides(wildcards):
+    s = on_off_density_sweep(wildcards.scale)
+    base = on_off_density_stimulus_overrides(wildcards.scale, wildcards.stimulus)
     return [[*base, f"rho={rho}", f"lam={lam}"]
             for rho, lam in itertools.product(s["rho"], s["lam"])]
 
 
-rule on_off_batch:
+rule on_off_density_batch:
     output:
-        "results/{scale}/on_off/batches/{stimulus}.json",
+        "results/{scale}/on_off_density/batches/{stimulus}.json",
     wildcard_constraints:
         stimulus="[a-z0-9_.]+",
     params:
-        overrides=on_off_batch_overrides,
+        overrides=on_off_density_batch_overrides,
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:
-        "results/{scale}/logs/on_off/batch_{stimulus}.log",
+        "results/{scale}/logs/on_off_density/batch_{stimulus}.log",
     benchmark:
-        "results/{scale}/benchmarks/on_off/batch_{stimulus}.tsv"
+        "results/{scale}/benchmarks/on_off_density/batch_{stimulus}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -54,22 +55,22 @@ rule on_off_batch:
         "../scripts/solve_batch.py"
 
 
-rule on_off_threshold:
+rule on_off_density_threshold:
     output:
-        "results/{scale}/on_off/thresholds/{stimulus}.json",
+        "results/{scale}/on_off_density/thresholds/{stimulus}.json",
     wildcard_constraints:
         stimulus="[a-z0-9_.]+",
     params:
         overrides=lambda wc: {
-            wc.stimulus: [*on_off_stimulus_overrides(wc.scale, wc.stimulus),
+            wc.stimulus: [*on_off_density_stimulus_overrides(wc.scale, wc.stimulus),
                           "experiment.mode=threshold"]
         },
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:
-        "results/{scale}/logs/on_off/threshold_{stimulus}.log",
+        "results/{scale}/logs/on_off_density/threshold_{stimulus}.log",
     benchmark:
-        "results/{scale}/benchmarks/on_off/threshold_{stimulus}.tsv"
+        "results/{scale}/benchmarks/on_off_density/threshold_{stimulus}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -78,27 +79,28 @@ rule on_off_threshold:
         "../scripts/solve_batch.py"
 
 
-rule on_off_figure:
+rule on_off_density_figure:
     input:
-        batches=lambda wc: on_off_batches(wc.scale),
-        thresholds=lambda wc: [f"results/{wc.scale}/on_off/thresholds/{name}.json"
-                               for name in on_off_threshold_names(wc.scale)],
+        batches=lambda wc: on_off_density_batches(wc.scale),
+        thresholds=lambda wc: [f"results/{wc.scale}/on_off_density/thresholds/{name}.json"
+                               for name in on_off_density_threshold_names(wc.scale)],
     output:
-        pdf="results/{scale}/figures/fig3_on_off.pdf",
+        pdf="results/{scale}/figures/ext_on_off_density.pdf",
         png=report(
-            "results/{scale}/figures/fig3_on_off.png",
-            caption="../report/fig3_on_off.rst",
+            "results/{scale}/figures/ext_on_off_density.png",
+            caption="../report/ext_on_off_density.rst",
             category="Figures",
         ),
-        summary="results/{scale}/summaries/on_off.json",
+        summary="results/{scale}/summaries/on_off_density.json",
     params:
-        names=lambda wc: list(on_off_sweep(wc.scale)["stimuli"]),
-        showcase=lambda wc: dict(on_off_sweep(wc.scale)["showcase"]),
+        experiment="on_off_density",
+        names=lambda wc: list(on_off_density_sweep(wc.scale)["stimuli"]),
+        showcase=lambda wc: dict(on_off_density_sweep(wc.scale)["showcase"]),
     log:
-        "results/{scale}/logs/on_off/figure.log",
+        "results/{scale}/logs/on_off_density/figure.log",
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/fig3_on_off.py"
+        "../scripts/figure.py"

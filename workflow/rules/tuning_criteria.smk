@@ -1,11 +1,12 @@
+# Extension (our own criteria, not the paper's Figure 2).
 # Theorem 2 sweep: is the nonnegative factorisation of each certified optimum unique?
 # One job per Theorem 1 instance, per offset instance, per ON/OFF stimulus, and one for
 # the PSD-only contrasts; every instance is cached on its own, and Theorem 1 optima are
 # shared with the identifiability cache.
 
 
-def tuning_uniqueness_batch_names(scale):
-    s = sweep(scale, "tuning_uniqueness")
+def tuning_criteria_batch_names(scale):
+    s = sweep(scale, "tuning_criteria")
     t1 = s["theorem1"]
     n_per = len(t1["lambda_w"]) * len(t1["lambda_r"]) * len(t1["seeds"])
     # one job per Theorem 1 instance: their restart tests dominate the critical path
@@ -20,16 +21,16 @@ def tuning_uniqueness_batch_names(scale):
     return names
 
 
-def tuning_uniqueness_batches(scale):
+def tuning_criteria_batches(scale):
     return [
-        f"results/{scale}/tuning_uniqueness/batches/{name}.json"
-        for name in tuning_uniqueness_batch_names(scale)
+        f"results/{scale}/tuning_criteria/batches/{name}.json"
+        for name in tuning_criteria_batch_names(scale)
     ]
 
 
-def tuning_uniqueness_overrides(wildcards):
-    s = sweep(wildcards.scale, "tuning_uniqueness")
-    base = ["experiment=tuning_uniqueness", f"experiment.restarts={s['restarts']}"]
+def tuning_criteria_overrides(wildcards):
+    s = sweep(wildcards.scale, "tuning_criteria")
+    base = ["experiment=tuning_criteria", f"experiment.restarts={s['restarts']}"]
     name = wildcards.batch
     t1 = s["theorem1"]
     if name.startswith("theorem1_d"):
@@ -63,17 +64,17 @@ def tuning_uniqueness_overrides(wildcards):
     return runs
 
 
-rule tuning_uniqueness_batch:
+rule tuning_criteria_batch:
     output:
-        "results/{scale}/tuning_uniqueness/batches/{batch}.json",
+        "results/{scale}/tuning_criteria/batches/{batch}.json",
     params:
-        overrides=tuning_uniqueness_overrides,
+        overrides=tuning_criteria_overrides,
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:
-        "results/{scale}/logs/tuning_uniqueness/{batch}.log",
+        "results/{scale}/logs/tuning_criteria/{batch}.log",
     benchmark:
-        "results/{scale}/benchmarks/tuning_uniqueness/{batch}.tsv"
+        "results/{scale}/benchmarks/tuning_criteria/{batch}.tsv"
     wildcard_constraints:
         batch="theorem1_d[23]_[a-z_]+_(orthogonal|general)_[0-9]+|offset_g[0-9]+_c[0-9.]+|on_off_[a-z_]+|contrast",
     threads: 1
@@ -84,18 +85,18 @@ rule tuning_uniqueness_batch:
         "../scripts/solve_batch.py"
 
 
-rule tuning_uniqueness_showcase:
+rule tuning_criteria_showcase:
     output:
-        "results/{scale}/tuning_uniqueness/showcase.json",
+        "results/{scale}/tuning_criteria/showcase.json",
     params:
         overrides=lambda wc: {
-            name: ["experiment=tuning_uniqueness", "experiment.keep_restarts=true", *ov]
-            for name, ov in config["showcase"]["tuning_uniqueness"].items()
+            name: ["experiment=tuning_criteria", "experiment.keep_restarts=true", *ov]
+            for name, ov in config["showcase"]["tuning_criteria"].items()
         },
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:
-        "results/{scale}/logs/tuning_uniqueness/showcase.log",
+        "results/{scale}/logs/tuning_criteria/showcase.log",
     threads: 1
     resources:
         mem_mb=1500,
@@ -104,25 +105,25 @@ rule tuning_uniqueness_showcase:
         "../scripts/solve_batch.py"
 
 
-rule tuning_uniqueness_figure:
+rule tuning_criteria_figure:
     input:
-        batches=lambda wc: tuning_uniqueness_batches(wc.scale),
-        showcase="results/{scale}/tuning_uniqueness/showcase.json",
+        batches=lambda wc: tuning_criteria_batches(wc.scale),
+        showcase="results/{scale}/tuning_criteria/showcase.json",
     output:
-        pdf="results/{scale}/figures/fig2_tuning_uniqueness.pdf",
+        pdf="results/{scale}/figures/ext_tuning_criteria.pdf",
         png=report(
-            "results/{scale}/figures/fig2_tuning_uniqueness.png",
-            caption="../report/fig2_tuning_uniqueness.rst",
+            "results/{scale}/figures/ext_tuning_criteria.png",
+            caption="../report/ext_tuning_criteria.rst",
             category="Figures",
         ),
-        summary="results/{scale}/summaries/tuning_uniqueness.json",
+        summary="results/{scale}/summaries/tuning_criteria.json",
     params:
-        experiment="tuning_uniqueness",
+        experiment="tuning_criteria",
     log:
-        "results/{scale}/logs/tuning_uniqueness/figure.log",
+        "results/{scale}/logs/tuning_criteria/figure.log",
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/figure_from_batches.py"
+        "../scripts/figure.py"

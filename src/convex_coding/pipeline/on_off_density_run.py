@@ -1,4 +1,5 @@
-"""One ON/OFF instance (Theorem 3): config → stimulus → cached, certified solve → record.
+"""Extension (the project's own model): one ON/OFF instance under a density bound:
+config → stimulus → cached, certified solve → record.
 
 ``experiment.mode=solve`` solves the per-neuron-density problem at one ``rho``;
 ``experiment.mode=threshold`` bisects on ρ for the density at which the certified optimum
@@ -31,12 +32,13 @@ from ..on_off_density import (
 from ..solvers import SolverError, SolverSettings, solver_version
 from .cache import ResultCache, array_digest, code_digest, content_key
 from .config import is_int, is_real, require, solver_settings
-from .identifiability_run import CertificateError
+from .errors import CertificateError
+from .experiment import Experiment, Inputs
 
 MODES = ("solve", "threshold")
 
 
-def validate_on_off(cfg: DictConfig) -> None:
+def validate_on_off_density(cfg: DictConfig) -> None:
     """Check every setting an ON/OFF run reads (key and allowed range in each message)."""
     kind = require(cfg, "stimulus.kind", lambda v: v in STIMULUS_KINDS, ", ".join(STIMULUS_KINDS))
     t = require(cfg, "stimulus.n_samples", lambda v: is_int(v) and 5 <= v <= 401,
@@ -250,9 +252,9 @@ def threshold_and_certify(x: np.ndarray, settings: SolverSettings,
     }
 
 
-def run_on_off(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
+def run_on_off_density(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
     """Validate, build, look up or solve, and return the instance's record."""
-    validate_on_off(cfg)
+    validate_on_off_density(cfg)
     settings = solver_settings(cfg)
     x = stimulus_of(cfg)
     mode = str(cfg.experiment.mode)
@@ -299,3 +301,46 @@ def run_on_off(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
         **result,
     }
 
+
+
+def describe(record: dict[str, Any]) -> str:
+    """The threshold or the optimal code's shape, with its certificate, in one line."""
+    if "threshold" in record["measured"]:
+        return (f"measured threshold {record['measured']['threshold']:.4f}, predicted "
+                f"ρ* = {record['theory']['rho_star']:.4f}")
+    shape = "ON/OFF pair" if record["measured"]["on_off"] else "no ON/OFF pair"
+    return (f"{shape} ({record['measured']['n_tunings']} tunings; theory: pair iff "
+            f"ρ ≥ ρ* = {record['theory']['rho_star']:.4f}), cost "
+            f"{record['solution']['inner']:.6g}, most negative reduced cost "
+            f"{record['solution']['min_reduced_cost']:.1e}")
+
+
+def _sweeps(inputs: Inputs) -> tuple[dict[str, Any], dict[str, Any]]:
+    sweeps = dict(zip(inputs["names"], inputs["batches"], strict=True))
+    thresholds: dict[str, Any] = {}
+    for block in inputs["thresholds"]:
+        thresholds.update(block)
+    return sweeps, thresholds
+
+
+def summarise(inputs: Inputs) -> dict[str, Any]:
+    from .figures import on_off_density as fig
+
+    return fig.summarise(*_sweeps(inputs))
+
+
+def render(inputs: Inputs, paths) -> None:
+    from .figures import on_off_density as fig
+
+    fig.render(*_sweeps(inputs), dict(inputs["showcase"]), paths)
+
+
+EXPERIMENT = Experiment(
+    name="on_off_density",
+    title="Extension: ON/OFF channels under a per-neuron lifetime-density bound ρ",
+    paper=False,
+    run=run_on_off_density,
+    describe=describe,
+    summarise=summarise,
+    render=render,
+)

@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from . import registry
 from .cache import ResultCache
-from .config import ConfigError
-from .identifiability_run import run_identifiability
-from .on_off_run import run_on_off
-from .uniqueness_run import run_tuning_uniqueness
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 
-#: experiment name (``experiment.name``) → function(cfg, cache) → record
-EXPERIMENTS: dict[str, Callable[[DictConfig, ResultCache | None], dict[str, Any]]] = {
-    "identifiability": run_identifiability,
-    "on_off": run_on_off,
-    "tuning_uniqueness": run_tuning_uniqueness,
-}
-
 
 def run_config(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
-    """Run the experiment named in ``cfg.experiment.name``."""
-    name = cfg.experiment.name
-    if name not in EXPERIMENTS:
-        raise ConfigError(
-            f"experiment.name={name!r} is invalid; allowed: {', '.join(sorted(EXPERIMENTS))}"
-        )
-    return EXPERIMENTS[name](cfg, cache)
+    """Run the experiment named in ``cfg.experiment.name`` (see :mod:`.registry`)."""
+    return registry.get(str(cfg.experiment.name)).run(cfg, cache)
 
 
 def compose_run(overrides: Sequence[str], conf_dir: Path | None = None) -> DictConfig:

@@ -1,4 +1,5 @@
-"""One tuning-uniqueness instance: config → certified ``Q*`` → criteria and restarts → record.
+"""Extension (our own criteria, not the paper's Figure 2): one tuning-criteria instance:
+config → certified ``Q*`` → criteria and restarts → record.
 
 Instances (``experiment.instance``):
 
@@ -30,9 +31,10 @@ from .. import uniqueness as uq
 from ..identifiability import AutoencoderProblem
 from ..solvers import SolverError, SolverSettings, solver_version
 from .cache import ResultCache, code_digest, content_key, jsonable
-from .config import ConfigError, is_int, is_real, require, solver_settings, validate_identifiability
+from .config import is_int, is_real, require, solver_settings, validate_identifiability
+from .errors import CertificateError, ConfigError
+from .experiment import Experiment, Inputs
 from .identifiability_run import (
-    CertificateError,
     build_problem,
     numerics_of,
     problem_key,
@@ -49,7 +51,7 @@ def theorem1_config(cfg: DictConfig) -> DictConfig:
     return OmegaConf.create(sub)
 
 
-def validate_tuning_uniqueness(cfg: DictConfig) -> None:
+def validate_tuning_criteria(cfg: DictConfig) -> None:
     """Check every setting a tuning-uniqueness run reads."""
     kind = require(cfg, "experiment.instance", lambda v: v in INSTANCES, ", ".join(INSTANCES))
     require(cfg, "experiment.nonnegative", lambda v: isinstance(v, bool), "true or false")
@@ -243,9 +245,9 @@ def analyse_to_record(instance: uq.Instance, cfg: DictConfig,
     return jsonable(result)
 
 
-def run_tuning_uniqueness(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
+def run_tuning_criteria(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
     """Validate, build, look up or analyse, and return the instance's record."""
-    validate_tuning_uniqueness(cfg)
+    validate_tuning_criteria(cfg)
     settings = solver_settings(cfg)
     try:
         key = instance_key(cfg, settings)
@@ -273,3 +275,38 @@ def run_tuning_uniqueness(cfg: DictConfig, cache: ResultCache | None) -> dict[st
         "verdict": result["empirical"]["verdict"] if certified else uq.UNCERTIFIED,
         **result,
     }
+
+
+def describe(record: dict[str, Any]) -> str:
+    """The restarts' verdict and each criterion's prediction, in one line."""
+    if record["verdict"] == "uncertified":
+        return f"uncertified ({record.get('uncertified_reason')}), not counted"
+    predicted = ", ".join(f"{c}: {v}" for c, v in record["predictions"].items())
+    return f"restarts say {record['verdict']}; criteria {predicted}"
+
+
+def _records(inputs: Inputs) -> list[dict[str, Any]]:
+    return [r for batch in inputs["batches"] for r in batch]
+
+
+def summarise(inputs: Inputs) -> dict[str, Any]:
+    from .figures import tuning_criteria as fig
+
+    return fig.summarise(_records(inputs))
+
+
+def render(inputs: Inputs, paths) -> None:
+    from .figures import tuning_criteria as fig
+
+    fig.render(_records(inputs), inputs["showcase"], paths)
+
+
+EXPERIMENT = Experiment(
+    name="tuning_criteria",
+    title="Extension: our four criteria for unique tunings on certified optima",
+    paper=False,
+    run=run_tuning_criteria,
+    describe=describe,
+    summarise=summarise,
+    render=render,
+)

@@ -1,4 +1,5 @@
-"""Figure 3 (ON/OFF splitting, Theorem 3) and its summary block."""
+"""Extension figure (the project's own density-bound model, not the paper's Figure 3):
+ON/OFF splitting against the density bound ρ, and its summary block."""
 
 from __future__ import annotations
 

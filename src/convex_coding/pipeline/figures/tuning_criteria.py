@@ -1,4 +1,5 @@
-"""Figure 2 (tuning uniqueness, Theorem 2) and its summary block."""
+"""Extension figure (our own criteria for unique tunings, not the paper's Figure 2) and
+its summary block."""
 
 from __future__ import annotations
 
