@@ -30,6 +30,7 @@ from scipy.optimize import minimize
 from scipy.spatial import ConvexHull
 
 from .conic import ConeProgram, psd_block, solve_cone_program, svec
+from .menu import schur_trace
 from .solvers import SolverError, SolverSettings, solve_checked
 
 # --------------------------------------------------------------------------- problem
@@ -941,13 +942,6 @@ def _qspace_terms(problem: AutoencoderProblem) -> tuple[np.ndarray, int, np.ndar
     return basis, rank, targets, factor
 
 
-def _schur_readout(block: cp.Expression, targets: np.ndarray) -> tuple[cp.Expression, list]:
-    """``Tr(Y M⁻¹ Yᵀ)`` as ``min Tr S`` with ``[[M, Yᵀ], [Y, S]] ⪰ 0``."""
-    s = cp.Variable((targets.shape[0], targets.shape[0]), symmetric=True)
-    lmi = cp.bmat([[block, targets.T], [targets, s]])
-    return cp.trace(s), [0.5 * (lmi + lmi.T) >> 0]
-
-
 def qspace_outer_bound(
     problem: AutoencoderProblem, settings: SolverSettings
 ) -> tuple[float, np.ndarray, np.ndarray]:
@@ -967,7 +961,7 @@ def qspace_outer_bound(
     pairs = np.einsum("ka,kb->kab", verts[iu[0]], verts[iu[1]]).reshape(len(iu[0]), -1)
     pairs /= np.abs(pairs).max(axis=1, keepdims=True)
     m = cp.Variable((rank + 1, rank + 1), PSD=True)
-    readout, constraints = _schur_readout(m[:rank, :rank], targets / np.sqrt(t))
+    readout, constraints = schur_trace(m[:rank, :rank], targets / np.sqrt(t))
     objective = (cp.trace(m) + problem.lambda_w * t * cp.trace((factor @ factor.T) @ m)
                  + problem.lambda_r * readout)
     constraints.append(pairs @ cp.vec(m, order="C") >= 0)
@@ -990,7 +984,7 @@ def qspace_inner_bound(
     c = cp.Variable(atoms.shape[1], nonneg=True)
     scaled = coords[:rank] / np.sqrt(t)  # O(1) entries for any T (value unchanged)
     block = scaled @ cp.diag(c) @ scaled.T
-    readout, constraints = _schur_readout(block, targets / np.sqrt(t))
+    readout, constraints = schur_trace(block, targets / np.sqrt(t))
     activity = np.sum(atoms**2, axis=0) / t
     weight = np.sum((factor.T @ coords) ** 2, axis=0)  # y_kᵀ(X̃ᵀX̃)⁺y_k = ‖X̃⁺ᵀ y_k‖²
     objective = (activity + problem.lambda_w * weight) @ c + problem.lambda_r * readout

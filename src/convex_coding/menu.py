@@ -150,7 +150,7 @@ def linear_weight_energy(sim: Similarity, inputs: np.ndarray) -> cp.Expression:
     return cp.trace(kernel @ sim.Q)
 
 
-def _schur_trace(block: cp.Expression, targets: np.ndarray) -> tuple[cp.Expression, list]:
+def schur_trace(block: cp.Expression, targets: np.ndarray) -> tuple[cp.Expression, list]:
     """``Tr(Y P⁺ Yᵀ)`` as ``min Tr S`` s.t. ``[[P, Yᵀ], [Y, S]] ⪰ 0``."""
     k = targets.shape[0]
     s = cp.Variable((k, k), symmetric=True)
@@ -167,8 +167,8 @@ def readout_energy(sim: Similarity, targets: np.ndarray) -> tuple[cp.Expression,
     y = np.atleast_2d(np.asarray(targets, dtype=float))
     if sim.basis is not None:
         _require_in_span(y, sim.basis)
-        return _schur_trace(sim.reduced, y @ sim.basis)
-    return _schur_trace(sim.Q, y)
+        return schur_trace(sim.reduced, y @ sim.basis)
+    return schur_trace(sim.Q, y)
 
 
 def readout_energy_with_bias(
@@ -186,10 +186,10 @@ def readout_energy_with_bias(
         r = sim.centred_rank
         b_c = sim.basis[:, :r]
         _require_in_span(centred, b_c)
-        return _schur_trace(sim.reduced[:r, :r], centred @ b_c)
+        return schur_trace(sim.reduced[:r, :r], centred @ b_c)
     t = sim.size
     p = np.eye(t) - np.full((t, t), 1.0 / t)
-    return _schur_trace(p @ sim.Q @ p, centred)
+    return schur_trace(p @ sim.Q @ p, centred)
 
 
 def _require_in_span(y: np.ndarray, basis: np.ndarray, tol: float = 1e-8) -> None:

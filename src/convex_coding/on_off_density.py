@@ -68,7 +68,12 @@ from scipy import stats
 from scipy.optimize import linprog
 
 from . import menu
-from .solvers import SolverError, SolverSettings, resolve_solver, solve_checked
+from .solvers import (
+    SolverError,
+    SolverSettings,
+    resolve_solver,
+    solve_relaxing,
+)
 
 STIMULUS_KINDS = ("uniform", "gaussian", "laplace", "spike_and_slab", "gen_gaussian")
 
@@ -137,12 +142,6 @@ def lifetime_density(y: np.ndarray) -> np.ndarray:
 def predicted_threshold(x: np.ndarray) -> float:
     """``ρ* = (E|x|)² / (2E[x²])`` from the samples; ``= a(relu(±x))`` for symmetric x."""
     return float(np.mean(np.abs(x)) ** 2 / (2 * np.mean(x**2)))
-
-
-def ramp_densities(x: np.ndarray) -> tuple[float, float]:
-    """Densities of the ON and OFF ramps ``relu(x)``, ``relu(−x)`` (any ``x``)."""
-    d = lifetime_density(np.column_stack([np.maximum(x, 0.0), np.maximum(-x, 0.0)]))
-    return float(d[0]), float(d[1])
 
 
 def is_symmetric(x: np.ndarray, tol: float = 1e-12) -> bool:
@@ -512,7 +511,7 @@ def exact_norm(x: np.ndarray, rho: float, settings: SolverSettings) -> float:
 
     Independent of the dictionary; CLARABEL occasionally reports ``optimal_inaccurate`` at
     1e-10 tolerances on very sparse stimuli, in which case the solve is repeated
-    (:func:`_relaxed`; still required to be ``optimal``).
+    (:func:`~convex_coding.solvers.solve_relaxing`; still required to be ``optimal``).
     """
     t = len(x)
     s = np.sqrt(rho * t)
@@ -522,24 +521,8 @@ def exact_norm(x: np.ndarray, rho: float, settings: SolverSettings) -> float:
     tp, tm = cp.Variable(), cp.Variable()
     cons = [cp.norm(xp + r, 2) <= tp, cp.sum(xp + r) <= s * tp,
             cp.norm(xm + r, 2) <= tm, cp.sum(xm + r) <= s * tm]
-    return scale * _solve_relaxing(cp.Problem(cp.Minimize(tp + tm), cons), settings,
+    return scale * solve_relaxing(cp.Problem(cp.Minimize(tp + tm), cons), settings,
                                    "exact atomic norm")
-
-
-def _relaxed(settings: SolverSettings) -> list[SolverSettings]:
-    """``settings``, then for CLARABEL the same with stronger iterative refinement, then
-    tolerances 1e-9 and 1e-8 (with refinement): the retries of a degenerate conic solve
-    that ended ``optimal_inaccurate``."""
-    out = [settings]
-    if settings.name == "CLARABEL":
-        refine = {"iterative_refinement_reltol": 1e-14, "iterative_refinement_abstol": 1e-14,
-                  "iterative_refinement_max_iter": 50}
-        out.append(SolverSettings(settings.name, {**settings.options, **refine}))
-        for tol in (1e-9, 1e-8):
-            opts = {**settings.options, **refine,
-                    "tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol}
-            out.append(SolverSettings(settings.name, opts))
-    return out
 
 
 def dictionary_readout(sim: menu.Similarity, x: np.ndarray) -> tuple[cp.Expression, list]:
@@ -568,7 +551,7 @@ def q_space_cost(x: np.ndarray, atoms: np.ndarray, lam: float,
     sim = menu.dictionary_similarity(atoms)
     readout, constraints = dictionary_readout(sim, x)
     objective = menu.activity_energy(sim) / t + lam * readout
-    return _solve_relaxing(cp.Problem(cp.Minimize(objective), constraints), settings,
+    return solve_relaxing(cp.Problem(cp.Minimize(objective), constraints), settings,
                            "Q-space dictionary problem")
 
 
@@ -831,20 +814,8 @@ def outer_bound(x: np.ndarray, rho: float, lam: float, settings: SolverSettings)
     constraints += menu.outer_nonnegativity(sim)
     constraints.append(menu.lifetime_density(sim) <= rho * t * menu.activity_energy(sim))
     objective = menu.activity_energy(sim) / t + lam * readout
-    return _solve_relaxing(cp.Problem(cp.Minimize(objective), constraints), settings,
+    return solve_relaxing(cp.Problem(cp.Minimize(objective), constraints), settings,
                            "outer bound")
-
-
-def _solve_relaxing(problem: cp.Problem, settings: SolverSettings, what: str) -> float:
-    """Optimal value, retrying at looser CLARABEL tolerances (:func:`_relaxed`) when the
-    tight solve ends ``optimal_inaccurate``; every accepted status is ``optimal``."""
-    last: SolverError | None = None
-    for attempt in _relaxed(settings):
-        try:
-            return solve_checked(problem, attempt).value
-        except SolverError as exc:
-            last = exc
-    raise SolverError(f"{what}: {last}")
 
 
 def outer_bound_symmetric(x: np.ndarray, rho: float, lam: float,
@@ -898,7 +869,7 @@ def outer_bound_symmetric(x: np.ndarray, rho: float, lam: float,
     # Q is scaled with x: solve for x/scale and rescale, f(x) = scale·f(x/scale).
     cons.append(trace == 1)
     problem = cp.Problem(cp.Minimize(s), cons)
-    r_star = _solve_relaxing(problem, settings, "outer bound")
+    r_star = solve_relaxing(problem, settings, "outer bound")
     return scale * 2.0 * float(np.sqrt(lam * max(r_star, 0.0) / t))
 
 

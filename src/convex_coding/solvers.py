@@ -132,3 +132,33 @@ def solve_checked(problem: cp.Problem, settings: SolverSettings) -> SolveReport:
         solver=name,
         solve_time=None if stats is None else stats.solve_time,
     )
+
+
+def relaxed_settings(settings: SolverSettings) -> list[SolverSettings]:
+    """The retries of a degenerate conic solve that ended ``optimal_inaccurate``:
+    ``settings``, then for CLARABEL the same with stronger iterative refinement, then
+    tolerances 1e-9 and 1e-8 (with refinement).  Other solvers are tried once."""
+    out = [settings]
+    if settings.name == "CLARABEL":
+        refine = {"iterative_refinement_reltol": 1e-14, "iterative_refinement_abstol": 1e-14,
+                  "iterative_refinement_max_iter": 50}
+        out.append(SolverSettings(settings.name, {**settings.options, **refine}))
+        for tol in (1e-9, 1e-8):
+            opts = {**settings.options, **refine,
+                    "tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol}
+            out.append(SolverSettings(settings.name, opts))
+    return out
+
+
+def solve_relaxing(problem: cp.Problem, settings: SolverSettings, what: str) -> float:
+    """Optimal value of ``problem``, retrying at the looser settings of
+    :func:`relaxed_settings` when a solve is not ``optimal``; every accepted status is
+    ``optimal`` (:func:`solve_checked`), and when all attempts fail the last error is
+    raised as a :class:`SolverError` prefixed by ``what``."""
+    last: SolverError | None = None
+    for attempt in relaxed_settings(settings):
+        try:
+            return solve_checked(problem, attempt).value
+        except SolverError as exc:
+            last = exc
+    raise SolverError(f"{what}: {last}")

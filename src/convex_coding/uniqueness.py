@@ -627,12 +627,6 @@ def _sym_vec(y: np.ndarray) -> np.ndarray:
     return (y[:, iu[0]] * y[:, iu[1]]) * w
 
 
-def _sym_vec_matrix(q: np.ndarray) -> np.ndarray:
-    """``vec_sym(Q)`` matching :func:`_sym_vec` (so ``⟨vec_sym A, vec_sym B⟩ = ⟨A, B⟩``)."""
-    iu = np.triu_indices(q.shape[0])
-    return q[iu] * np.where(iu[0] == iu[1], 1.0, np.sqrt(2.0))
-
-
 def decomposition_unique(support: np.ndarray, others: np.ndarray, settings: SolverSettings,
                          rank_tol: float = 1e-9) -> tuple[bool, float, bool]:
     """Is ``Q* = Σ_s c_s y_s y_sᵀ`` (``c_s > 0``) the only decomposition over the atoms?
@@ -895,12 +889,6 @@ def offset_decoding_data(grid_points: int, offset: float,
     s = np.array(np.meshgrid(axis, axis, indexing="xy")).reshape(2, -1)
     s[1] *= aspect
     return s, s + offset
-
-
-def decoding_loss(z: np.ndarray, targets: np.ndarray, readout_weight: float) -> float:
-    """``f(Q) = Tr Q / T + λ Tr(YQ⁺Yᵀ)`` evaluated from a factor ``Z`` (least-norm readout)."""
-    t = z.shape[1]
-    return float(np.sum(z**2)) / t + readout_weight * menu.least_norm_readout(z, targets)
 
 
 def copositive_dual_bound(w: np.ndarray, targets: np.ndarray, activity: float,
@@ -1249,27 +1237,6 @@ def offset_psd_instance(grid_points: int, offset: float, settings: SolverSetting
                           "closed_form_error": err})
     return replace(inst, params={"offset": offset, "grid_points": grid_points},
                    certified=err <= 1e-4)
-
-
-def dictionary_instance(name: str, family: str, support: np.ndarray, weights: np.ndarray,
-                        gradient: np.ndarray, candidates: np.ndarray, zero_tol: float = 1e-7,
-                        certified: bool = True, certificate: dict | None = None,
-                        params: dict | None = None) -> Instance:
-    """Plug-in for dictionary solutions (e.g. the ON/OFF optima of Theorem 3).
-
-    ``support`` (K × T) and ``weights`` give ``Q* = Σ_k w_k y_k y_kᵀ``; ``gradient`` is
-    ``G = ∇f(Q*)``; ``candidates`` (M × T, nonnegative) is a dictionary much finer than
-    the solver's.  The zero set is taken as the candidates with reduced cost
-    ``yᵀGy ≤ zero_tol·max|G|·‖y‖²`` (isolated atoms: a finer dictionary shows a
-    continuum as many zero atoms, which the decomposition LP then detects).
-    """
-    tunings = support * np.sqrt(weights)[:, None]
-    unit = candidates / np.linalg.norm(candidates, axis=1, keepdims=True)
-    rc = np.einsum("kt,ts,ks->k", unit, gradient, unit)
-    zero = ZeroSet(atoms=unit[rc <= zero_tol * np.abs(gradient).max()])
-    return Instance(name=name, family=family, q=tunings.T @ tunings, tunings=tunings,
-                    zero_set=zero, certified=certified, certificate=certificate or {},
-                    params=params or {})
 
 
 # ================================================================================= analysis
