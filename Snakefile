@@ -1,6 +1,11 @@
-# Convex efficient coding: every paper figure from one command.
+# Every figure of the paper, and the project's extensions, from one command.
 #   snakemake --cores 8                      # paper scale
 #   snakemake --cores 2 --config scale=quick # minutes on a laptop
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
 configfile: "conf/workflow.yaml"
 
 

@@ -91,6 +91,31 @@ def test_second_run_has_nothing_to_do(quick_run: Path) -> None:
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
+def _planned_jobs(work: Path) -> set[str]:
+    """The (rule, output) pairs a dry run would execute."""
+    dry = _snakemake(work, "--dry-run")
+    text = dry.stdout + dry.stderr
+    return set(re.findall(r"^rule (\w+):\n(?:.*\n)*?\s+output: (\S+)", text, re.M))
+
+
+def test_editing_one_group_file_reruns_exactly_the_jobs_that_read_it(quick_run: Path,
+                                                                     tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    shutil.copytree(quick_run, work, symlinks=True)
+    group_file = work / "conf/stimulus/laplace.yaml"
+    group_file.write_text(group_file.read_text() + "# edited\n")
+    planned = _planned_jobs(work)
+    solving = {rule for rule, _ in planned if not rule.endswith(("_figure", "summary", "all"))}
+    outputs = {out for _, out in planned}
+    assert solving == {"on_off_density_batch", "on_off_density_threshold"}
+    # exactly the jobs composing conf/stimulus/laplace.yaml: the ON/OFF density batch and
+    # threshold of the Laplace stimulus, and no identifiability job (it never reads it)
+    assert {"results/quick/on_off_density/batches/laplace.json",
+            "results/quick/on_off_density/thresholds/laplace.json"} <= outputs
+    assert "results/quick/on_off_density/batches/uniform.json" not in outputs
+    assert not any("identifiability/batches" in out for out in outputs)
+
+
 def test_changing_one_lambda_resolves_only_its_instances(quick_run: Path,
                                                          tmp_path: Path) -> None:
     work = tmp_path / "repo"

@@ -34,6 +34,15 @@ def on_off_density_batch_overrides(wildcards):
             for rho, lam in itertools.product(s["rho"], s["lam"])]
 
 
+def on_off_density_threshold_overrides(wildcards):
+    return {
+        wildcards.stimulus: [
+            *on_off_density_stimulus_overrides(wildcards.scale, wildcards.stimulus),
+            "experiment.mode=threshold",
+        ]
+    }
+
+
 rule on_off_density_batch:
     output:
         "results/{scale}/on_off_density/batches/{stimulus}.json",
@@ -41,6 +50,7 @@ rule on_off_density_batch:
         stimulus="[a-z0-9_.]+",
     params:
         overrides=on_off_density_batch_overrides,
+        config_digest=lambda wc: config_digest(on_off_density_batch_overrides(wc)),
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:
@@ -61,10 +71,8 @@ rule on_off_density_threshold:
     wildcard_constraints:
         stimulus="[a-z0-9_.]+",
     params:
-        overrides=lambda wc: {
-            wc.stimulus: [*on_off_density_stimulus_overrides(wc.scale, wc.stimulus),
-                          "experiment.mode=threshold"]
-        },
+        overrides=on_off_density_threshold_overrides,
+        config_digest=lambda wc: config_digest(on_off_density_threshold_overrides(wc)),
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:

@@ -64,11 +64,19 @@ def tuning_criteria_overrides(wildcards):
     return runs
 
 
+def tuning_criteria_showcase_overrides(wildcards):
+    return {
+        name: ["experiment=tuning_criteria", "experiment.keep_restarts=true", *ov]
+        for name, ov in config["showcase"]["tuning_criteria"].items()
+    }
+
+
 rule tuning_criteria_batch:
     output:
         "results/{scale}/tuning_criteria/batches/{batch}.json",
     params:
         overrides=tuning_criteria_overrides,
+        config_digest=lambda wc: config_digest(tuning_criteria_overrides(wc)),
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:
@@ -89,10 +97,8 @@ rule tuning_criteria_showcase:
     output:
         "results/{scale}/tuning_criteria/showcase.json",
     params:
-        overrides=lambda wc: {
-            name: ["experiment=tuning_criteria", "experiment.keep_restarts=true", *ov]
-            for name, ov in config["showcase"]["tuning_criteria"].items()
-        },
+        overrides=tuning_criteria_showcase_overrides,
+        config_digest=lambda wc: config_digest(tuning_criteria_showcase_overrides(wc)),
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:

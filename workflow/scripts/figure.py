@@ -21,9 +21,10 @@ def load(value):
 
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")  # noqa: F821
-experiment = get(snakemake.params.experiment)  # noqa: F821
+params = dict(snakemake.params.items())  # noqa: F821
+experiment = get(params.pop("experiment"))
 inputs = {name: load(value) for name, value in snakemake.input.items()}  # noqa: F821
-inputs.update({k: v for k, v in snakemake.params.items() if k != "experiment"})  # noqa: F821
+inputs.update(params)
 summary = experiment.summarise(inputs)
 logging.info("%s", summary)
 experiment.render(inputs, [snakemake.output.pdf, snakemake.output.png])  # noqa: F821

@@ -13,14 +13,25 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 FORMAT = 1
+
+log = logging.getLogger("convex_coding.cache")
+
+
+def _file_mode() -> int:
+    """Permissions of a new file under this process's umask (``mkstemp`` uses 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def jsonable(obj: Any) -> Any:
@@ -47,17 +58,26 @@ def array_digest(a: np.ndarray) -> str:
     return h.hexdigest()
 
 
+#: code that neither produces nor checks a cached payload (drawing, the command line)
+_NOT_IN_CODE_DIGEST = ("pipeline/figures/", "cli.py", "__main__.py")
+
+
 @functools.cache
 def code_digest(package_dir: Path | None = None) -> str:
-    """SHA-256 of the pure library's source (``convex_coding/*.py``, not the pipeline).
+    """SHA-256 of every module that builds, solves, certifies or checks a cached payload.
 
-    Part of every cache key, so editing the mathematics invalidates cached solves even
-    when the package version is unchanged.
+    That is the whole package (library and pipeline run modules, recursively) except the
+    figure code and the command line.  Part of every cache key, so editing the
+    mathematics, a run module or a certificate check invalidates cached solves even when
+    the package version is unchanged.
     """
     root = package_dir or Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
-    for path in sorted(root.glob("*.py")):
-        h.update(path.name.encode())
+    for path in sorted(root.rglob("*.py")):
+        name = path.relative_to(root).as_posix()
+        if name.startswith(_NOT_IN_CODE_DIGEST):
+            continue
+        h.update(name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
@@ -77,6 +97,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _file_mode())  # follow the umask: group-shared caches work
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -96,8 +117,14 @@ class ResultCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The stored payload, or ``None`` on a miss or an invalid entry."""
+    def get(self, key: str,
+            verify: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any] | None:
+        """The stored payload, or ``None`` on a miss or an invalid entry.
+
+        ``verify(payload)`` re-checks the stored result (its certificate, its fields); if
+        it raises, the entry is moved aside (``*.rejected``), logged, and ``None`` is
+        returned so the caller solves again.
+        """
         path = self.path(key)
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
@@ -115,6 +142,14 @@ class ResultCache:
         if not valid:
             self._quarantine(path)
             return None
+        if verify is not None:
+            try:
+                verify(payload)
+            except Exception as exc:
+                log.warning("cache entry %s failed re-verification (%s); moved aside and "
+                            "recomputed", key[:12], exc)
+                self._quarantine(path, ".rejected")
+                return None
         return payload
 
     def put(self, key: str, payload: dict[str, Any]) -> Path:
@@ -131,8 +166,8 @@ class ResultCache:
         return path
 
     @staticmethod
-    def _quarantine(path: Path) -> None:
+    def _quarantine(path: Path, suffix: str = ".corrupt") -> None:
         try:
-            os.replace(path, path.with_suffix(".corrupt"))
+            os.replace(path, path.with_suffix(suffix))
         except OSError:
             pass

@@ -1,0 +1,122 @@
+"""The experiment interface: a toy experiment registered here runs through the CLI, the
+batch runner, the generic figure script and the summary merge with no edit to them."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from convex_coding.pipeline import registry
+from convex_coding.pipeline.batch import run_batch
+from convex_coding.pipeline.cache import ResultCache, content_key
+from convex_coding.pipeline.errors import CertificateError, ConfigError
+from convex_coding.pipeline.experiment import Experiment
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _toy_run(cfg, cache: ResultCache | None) -> dict[str, Any]:
+    """The 'instance' is λ_W; its 'solution' is λ_W², certified by a square root."""
+    lam = float(cfg.lambda_w)
+    key = content_key({"experiment": "toy", "lambda_w": lam})
+    payload = cache.get(key, verify=_toy_verify) if cache is not None else None
+    hit = payload is not None
+    if payload is None:
+        payload = {"lam": lam, "square": lam * lam}
+        if cache is not None:
+            cache.put(key, payload)
+    return {"key": key, "params": {"lambda_w": lam}, "config": {"experiment": {"name": "toy"}},
+            "cache_hit": hit, "agree": True, **payload}
+
+
+def _toy_verify(payload: dict) -> None:
+    if abs(payload["square"] ** 0.5 - payload["lam"]) > 1e-12:
+        raise CertificateError("square root does not give λ back")
+
+
+def _toy_summarise(inputs) -> dict[str, Any]:
+    records = [r for batch in inputs["batches"] for r in batch]
+    return {"n_instances": len(records), "total": sum(r["square"] for r in records)}
+
+
+def _toy_render(inputs, paths) -> None:
+    for path in paths:
+        Path(path).write_text("figure")
+
+
+TOY = Experiment(name="toy", title="a toy", paper=False, run=_toy_run,
+                 describe=lambda r: f"square {r['square']:.3g}", summarise=_toy_summarise,
+                 render=_toy_render, verify=_toy_verify)
+
+
+@pytest.fixture(autouse=True)
+def toy_registered():
+    registry.register(TOY)
+    yield
+    registry._extra.pop("toy", None)
+
+
+def test_registry_lists_and_names_unknown_experiments() -> None:
+    assert {"identifiability", "toy"} <= set(registry.names())
+    assert registry.get("toy") is TOY
+    with pytest.raises(ConfigError, match=r"experiment.name='nope' is invalid; allowed: .*toy"):
+        registry.get("nope")
+
+
+def test_toy_runs_through_the_batch_runner_and_the_cache(tmp_path: Path) -> None:
+    runs = [["experiment.name=toy", f"lambda_w={lam}"] for lam in (0.5, 2.0)]
+    records = run_batch(runs, tmp_path / "cache")
+    assert [r["square"] for r in records] == [0.25, 4.0]
+    again = run_batch(runs, tmp_path / "cache")
+    assert [r["square"] for r in again] == [0.25, 4.0]
+
+
+def test_a_forged_cached_toy_result_is_moved_aside_and_recomputed(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path / "cache")
+    (record,) = run_batch([["experiment.name=toy", "lambda_w=3.0"]], cache.root)
+    cache.put(record["key"], {"lam": 3.0, "square": 10.0})  # checksum valid, result wrong
+    (again,) = run_batch([["experiment.name=toy", "lambda_w=3.0"]], cache.root)
+    assert again["square"] == 9.0
+    assert list(cache.root.rglob("*.rejected"))
+
+
+def test_toy_runs_through_the_cli(tmp_path: Path, monkeypatch, capsys) -> None:
+    from convex_coding import cli
+
+    out = tmp_path / "result.json"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["convex_coding", "experiment.name=toy", "lambda_w=1.5",
+                                      f"cache_dir={tmp_path / 'cache'}", f"out={out}"])
+    cli.main()
+    assert json.loads(out.read_text())["square"] == 2.25
+    assert "square 2.25" in capsys.readouterr().out
+
+
+def test_toy_runs_through_the_figure_script_and_summary_merge(tmp_path: Path) -> None:
+    batches = []
+    for i, lam in enumerate((1.0, 2.0)):
+        path = tmp_path / f"batch{i}.json"
+        path.write_text(json.dumps(run_batch([["experiment.name=toy", f"lambda_w={lam}"]],
+                                             tmp_path / "cache")))
+        batches.append(str(path))
+    block = tmp_path / "summaries/toy.json"
+    fake = SimpleNamespace(
+        input={"batches": batches}, params={"experiment": "toy"}, log=[str(tmp_path / "f.log")],
+        output=SimpleNamespace(pdf=str(tmp_path / "toy.pdf"), png=str(tmp_path / "toy.png"),
+                               summary=str(block)))
+    runpy.run_path(str(REPO / "workflow/scripts/figure.py"), init_globals={"snakemake": fake})
+    assert json.loads(block.read_text()) == {"toy": {"n_instances": 2, "total": 5.0}}
+    assert (tmp_path / "toy.png").read_text() == "figure"
+    merged = tmp_path / "summary.json"
+    fake = SimpleNamespace(input=SimpleNamespace(blocks=[str(block)]), output=[str(merged)],
+                           wildcards=SimpleNamespace(scale="quick"))
+    runpy.run_path(str(REPO / "workflow/scripts/merge_summary.py"),
+                   init_globals={"snakemake": fake})
+    assert json.loads(merged.read_text()) == {"toy": {"n_instances": 2, "total": 5.0},
+                                              "scale": "quick"}
