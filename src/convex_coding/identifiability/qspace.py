@@ -60,7 +60,7 @@ def _qspace_terms(problem: AutoencoderProblem) -> tuple[np.ndarray, int, np.ndar
     """Basis ``B = [B_c, 1/√T]`` of ``row [S; 1ᵀ]``, its centred rank ``r``, the readout
     targets ``X̃ B_c`` and ``Bᵀ(X̃ᵀX̃)⁺`` factor ``F = Bᵀ X̃⁺`` (so ``BᵀKB = FFᵀ``), all
     in O(T) memory (the menu's T×T kernel is never formed)."""
-    from . import menu
+    from .. import menu
 
     data = problem.mixing @ problem.sources  # x_t = A s_t
     centred = data - data.mean(axis=1, keepdims=True)
