@@ -5,8 +5,23 @@ import itertools
 import sys
 from pathlib import Path
 
+import jsonschema
 import yaml
 
+
+def check_workflow_config(cfg):
+    """conf/workflow.yaml (and --config) against its schema: one line naming the key."""
+    schema = yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/workflow.schema.yaml")
+                            .read_text())
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(cfg))
+    if error is not None:
+        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        sys.stderr.write(f"error: conf/workflow.yaml: {key}: {error.message}\n")
+        sys.exit(1)
+
+
+check_workflow_config(config)
 SCALES = list(config["scales"])
 SCALE = str(config.get("scale", "paper"))
 if SCALE not in SCALES:
