@@ -1,0 +1,326 @@
+r"""Compose a problem over ``Q = ZᵀZ``, solve it, and say how certain the answer is.
+
+A :class:`Problem` is ``min_Q Σ_k w_k f_k(Q)`` subject to its :class:`Constraint` s and
+``Q ∈ CP_T`` (``Q = ZᵀZ`` with ``Z ≥ 0``).  ``CP_T`` is intractable, so
+:meth:`Problem.solve` brackets the optimum ``p*``:
+
+* **outer (lower) bound**: replace ``CP_T`` by the doubly nonnegative cone
+  ``{Q ⪰ 0, Q ≥ 0} ⊇ CP_T``: ``p_DNN ≤ p*``;
+* **inner (upper) bound**: ``Q = Σ_k c_k y_k y_kᵀ`` over a dictionary of tunings
+  ``y_k ≥ 0`` with ``c ≥ 0`` (column generation: after each solve, *pricing* searches
+  for ``y ≥ 0`` with reduced cost ``yᵀGy < 0``, ``G`` the Lagrangian gradient, and adds
+  it).  Its ``Q_in`` factors exactly as ``Z = diag(√c) Yᵀ ≥ 0``, so ``p_in ≥ p*``.
+
+``status == "certified"`` iff every check passes: both solves optimal, the relative gap
+``(p_in − p_DNN)/|p_in| ≤ gap_tol``, the factorisation residual
+``‖ZᵀZ − Q_in‖/‖Q_in‖ ≤ 1e-9`` and the objective re-evaluated in NumPy at ``Q_in``
+equal to the solver's value (relative ``value_tol``).  Otherwise ``status`` names the
+first failed check with its number.  ``nonnegativity="psd"`` drops ``Z ≥ 0``
+(``Q ⪰ 0`` only; ``Z`` is the symmetric square root); ``"dnn"`` and ``"dictionary"``
+compute one bound only and are therefore never certified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .pricing import PricingResult, price_affine, price_nonnegative
+from .problem_terms import Constraint, Term
+from .solvers import SolverError, SolverSettings
+
+__all__ = ["PRECISE", "Problem", "Result"]
+
+#: Clarabel with the pipeline's tolerances (``conf/solver/clarabel.yaml``): the default.
+PRECISE = SolverSettings("CLARABEL", {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10,
+                                      "tol_feas": 1e-10})
+
+
+
+def retries(settings: SolverSettings) -> list[SolverSettings]:
+    """``settings``, then (Clarabel) stronger iterative refinement, then tolerances 1e-9
+    and 1e-8: the retries of a degenerate conic solve that ended ``optimal_inaccurate``.
+    The certificate does not depend on which one succeeded (the gap is checked)."""
+    out = [settings]
+    if settings.name.upper() == "CLARABEL":
+        refine = {"iterative_refinement_reltol": 1e-14, "iterative_refinement_abstol": 1e-14,
+                  "iterative_refinement_max_iter": 50}
+        out.append(SolverSettings(settings.name, {**settings.options, **refine}))
+        out += [SolverSettings(settings.name, {**settings.options, **refine, "tol_gap_abs": tol,
+                                               "tol_gap_rel": tol, "tol_feas": tol})
+                for tol in (1e-9, 1e-8)]
+    return out
+
+
+Mode = Literal["certify", "psd", "dnn", "dictionary"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """One answer with its certificate.
+
+    ``Q`` is the attained similarity (the dictionary's ``Q_in``; ``psd``: the PSD
+    optimum), ``Z`` its factor (neurons × T; nonnegative except for ``psd``),
+    ``lower``/``upper`` the DNN and dictionary values (NaN when not computed), ``gap``
+    their relative difference, ``min_reduced_cost`` the most negative ``yᵀGy`` pricing
+    found at the final ``Q`` (unit ``y``; a heuristic search, see
+    :mod:`convex_coding.pricing`), ``residual`` ``‖ZᵀZ − Q‖/‖Q‖``, ``value_error`` the
+    relative difference between the NumPy objective at ``Q`` and the solver's value.
+    """
+
+    status: str
+    Q: np.ndarray
+    Z: np.ndarray
+    lower: float
+    upper: float
+    gap: float
+    min_reduced_cost: float
+    residual: float
+    value_error: float
+    outer_Q: np.ndarray | None = None
+    rounds: int = 0
+    pricing_exact: bool = False
+    checks: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def certified(self) -> bool:
+        return self.status == "certified"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """``min Σ_k w_k f_k(Q)`` over ``Q ∈ CP_T`` under ``constraints`` (``size = T``)."""
+
+    size: int
+    objective: tuple[Term, ...]
+    constraints: tuple[Constraint, ...] = ()
+
+    def __init__(self, *, size: int, objective: list[Term] | tuple[Term, ...],
+                 constraints: list[Constraint] | tuple[Constraint, ...] = ()) -> None:
+        if not (isinstance(size, int | np.integer) and size >= 1):
+            raise ValueError(f"size={size} is invalid; allowed: integer ≥ 1")
+        if not objective or not all(isinstance(t, Term) for t in objective):
+            raise ValueError("objective must be a non-empty list of Term")
+        if not all(isinstance(c, Constraint) for c in constraints):
+            raise ValueError("constraints must be Constraint objects")
+        ranges = [c for c in constraints if c.inputs is not None]
+        if len(ranges) > 1:
+            raise ValueError("at most one affine_range constraint")
+        if ranges and ranges[0].inputs.shape[1] != size:
+            raise ValueError(f"affine_range inputs have {ranges[0].inputs.shape[1]} columns, "
+                             f"size={size}")
+        object.__setattr__(self, "size", int(size))
+        object.__setattr__(self, "objective", tuple(objective))
+        object.__setattr__(self, "constraints", tuple(constraints))
+
+    # ------------------------------------------------------------------ pieces
+    @property
+    def _inputs(self) -> np.ndarray | None:
+        return next((c.inputs for c in self.constraints if c.inputs is not None), None)
+
+    def value(self, q: np.ndarray) -> float:
+        """``Σ_k w_k f_k(Q)`` in NumPy (``inf`` when an inequality is violated by > 1e-7)."""
+        total = float(sum(t.weight * t.value(q) for t in self.objective))
+        for c in self.constraints:
+            if c.term is not None and c.term.value(q) > c.bound * (1 + 1e-7):
+                return float("inf")
+        return total
+
+    def _solve(self, sim, settings: SolverSettings, dnn: bool) -> tuple[float, list[float]]:
+        import cvxpy as cp
+
+        from . import menu
+        from .solvers import solve_checked
+
+        exprs, cons = [], list(sim.constraints)
+        for t in self.objective:
+            e, extra = t.build(sim)
+            exprs.append(t.weight * e)
+            cons += extra
+        ineqs = []
+        for c in self.constraints:
+            if c.term is not None:
+                e, extra = c.term.build(sim)
+                cons += extra
+                ineqs.append(e <= c.bound)
+        cons += ineqs
+        if dnn:
+            cons += menu.outer_nonnegativity(sim)
+        problem, last = cp.Problem(cp.Minimize(cp.sum(exprs)), cons), None
+        for attempt in retries(settings):
+            try:
+                report = solve_checked(problem, attempt)
+                return report.value, [float(np.asarray(i.dual_value).sum()) for i in ineqs]
+            except SolverError as exc:
+                last = exc
+        raise SolverError(f"{last} (also after refinement and tolerances 1e-9, 1e-8)")
+
+    def gradient(self, q: np.ndarray, multipliers: list[float] | None = None) -> np.ndarray:
+        """Lagrangian gradient ``G = Σ w_k ∇f_k(Q) + Σ ν_j ∇g_j(Q)``."""
+        g = sum(t.weight * t.gradient(q) for t in self.objective)
+        ineq = [c for c in self.constraints if c.term is not None]
+        for nu, c in zip(multipliers or [], ineq, strict=False):
+            g = g + nu * c.term.gradient(q)
+        return 0.5 * (g + g.T)
+
+    def _similarity(self, atoms: np.ndarray | None = None):
+        from . import menu
+
+        x = self._inputs
+        if atoms is not None:
+            return menu.dictionary_similarity(atoms, inputs=x)
+        return menu.psd_similarity(self.size) if x is None else menu.affine_similarity(x)
+
+    def _price(self, g: np.ndarray, atoms: np.ndarray, seed: int) -> PricingResult:
+        x = self._inputs
+        if x is None:
+            return price_nonnegative(g, starts=atoms, seed=seed)
+        from .menu import affine_code_basis
+
+        basis, rank = affine_code_basis(x)
+        return price_affine(g, basis[:, :rank], starts=basis[:, :rank].T @ atoms, seed=seed)
+
+    def initial_atoms(self, outer_q: np.ndarray | None, seed: int = 0) -> np.ndarray:
+        """Starting dictionary: for an affine code, affine tunings along random
+        directions; otherwise unit vectors, ``1`` and the (nonnegative) columns of the
+        DNN optimum."""
+        g0 = self.gradient(np.eye(self.size) if outer_q is None else outer_q)
+        if self._inputs is not None:
+            return self._price(g0, np.ones((self.size, 1)), seed).atoms[:, :64]
+        cols = [np.eye(self.size), np.ones((self.size, 1))]
+        if outer_q is not None:
+            cols.append(np.clip(outer_q, 0.0, None))
+        y = np.hstack(cols)
+        return y[:, np.linalg.norm(y, axis=0) > 1e-12]
+
+    # ------------------------------------------------------------------ solve
+    def solve(self, *, nonnegativity: Mode = "certify", settings: SolverSettings = PRECISE,
+              atoms: np.ndarray | None = None, gap_tol: float = 1e-6,
+              value_tol: float = 1e-6, max_rounds: int = 40, atoms_per_round: int = 12,
+              seed: int = 0) -> Result:
+        """Solve with the chosen treatment of ``Z ≥ 0`` and return one :class:`Result`.
+
+        ``atoms`` (T × K, nonnegative) seed the dictionary; ``max_rounds`` bounds the
+        pricing rounds.  Solver failures do not raise: they become the ``status``.
+        """
+        if nonnegativity not in ("certify", "psd", "dnn", "dictionary"):
+            raise ValueError(f"nonnegativity={nonnegativity!r} is invalid; allowed: certify, "
+                             "psd, dnn, dictionary")
+        nan = float("nan")
+        lower, outer_q = nan, None
+        if nonnegativity in ("certify", "dnn", "psd"):
+            sim = self._similarity()
+            try:
+                lower, _ = self._solve(sim, settings, dnn=nonnegativity != "psd")
+            except SolverError as exc:
+                return _failed(f"outer solve failed: {exc}", self.size)
+            outer_q = sim.value()
+        if nonnegativity == "psd":
+            return _psd_result(self, outer_q, lower)
+        if nonnegativity == "dnn":
+            return Result("uncertified: outer bound only", outer_q, np.zeros((0, self.size)),
+                          lower, nan, nan, nan, nan, nan, outer_q=outer_q)
+        dictionary = self.initial_atoms(outer_q, seed)
+        if atoms is not None:
+            dictionary = np.hstack([np.asarray(atoms, dtype=float), dictionary])
+        return self._column_generation(dictionary, lower, outer_q, settings, gap_tol=gap_tol,
+                                       value_tol=value_tol, max_rounds=max_rounds,
+                                       per_round=atoms_per_round, seed=seed)
+
+    def _column_generation(self, dictionary: np.ndarray, lower: float,
+                           outer_q: np.ndarray | None, settings: SolverSettings, *,
+                           gap_tol: float, value_tol: float, max_rounds: int, per_round: int,
+                           seed: int) -> Result:
+        dictionary = dictionary / np.linalg.norm(dictionary, axis=0)
+        for rounds in range(1, max_rounds + 1):
+            sim = self._similarity(dictionary)
+            try:
+                upper, nus = self._solve(sim, settings, dnn=False)
+            except SolverError as exc:
+                return _failed(f"inner solve failed: {exc}", self.size, lower=lower)
+            c = np.maximum(np.asarray(sim.core.value, dtype=float), 0.0)
+            c[c < 1e-9 * max(c.max(initial=0.0), 1e-300)] = 0.0  # interior-point dust
+            atoms, q_in = dictionary, (dictionary * c) @ dictionary.T
+            g = self.gradient(q_in, nus)
+            pricing = self._price(g, dictionary, seed + rounds)
+            gap = (upper - lower) / max(abs(upper), 1e-300)
+            scale = max(float(np.abs(g).max()), 1e-300)
+            new = pricing.atoms[:, pricing.costs < -1e-9 * scale][:, :per_round]
+            if gap <= gap_tol or new.shape[1] == 0:
+                break
+            used = c > 0
+            polished = self._polish(np.sqrt(c[used])[:, None] * dictionary[:, used].T, nus)
+            dictionary = np.hstack([dictionary[:, used], new, polished.T])
+            dictionary = dictionary[:, np.linalg.norm(dictionary, axis=0) > 1e-12]
+            dictionary = dictionary / np.linalg.norm(dictionary, axis=0)
+        z = np.sqrt(c[c > 0])[:, None] * atoms[:, c > 0].T
+        return _certify(self, q_in, z, lower, upper, pricing, outer_q, rounds,
+                        gap_tol=gap_tol, value_tol=value_tol)
+
+    def _polish(self, z: np.ndarray, nus: list[float], iters: int = 200) -> np.ndarray:
+        """Projected gradient on ``F(Z) = f(ZᵀZ)`` over ``Z ≥ 0`` (``∇F = 2ZG``) with
+        Armijo backtracking: moves the atoms themselves (the master only reweights
+        them).  Only proposes atoms for the next master solve; certifies nothing.
+        Affine-range problems are not polished (the range would be left)."""
+        if self._inputs is not None:
+            return np.zeros((0, self.size))
+        f = self.value(z.T @ z)
+        step = 1.0
+        for _ in range(iters):
+            grad = 2.0 * z @ self.gradient(z.T @ z, nus)
+            while step > 1e-12:
+                trial = np.clip(z - step * grad, 0.0, None)
+                ft = self.value(trial.T @ trial)
+                if ft <= f - 1e-4 * np.sum(grad * (z - trial)):
+                    z, f, step = trial, ft, step * 2.0
+                    break
+                step *= 0.5
+            else:
+                break
+        return z[np.linalg.norm(z, axis=1) > 1e-12]
+
+
+def _failed(reason: str, size: int, lower: float = float("nan")) -> Result:
+    nan = float("nan")
+    return Result(reason, np.full((size, size), nan), np.zeros((0, size)), lower, nan, nan,
+                  nan, nan, nan)
+
+
+def _psd_result(problem: Problem, q: np.ndarray, value: float) -> Result:
+    w, v = np.linalg.eigh(q)
+    z = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T  # Q^{1/2}: one of many factors
+    residual = float(np.linalg.norm(z.T @ z - q) / max(np.linalg.norm(q), 1e-300))
+    err = abs(problem.value(q) - value) / max(abs(value), 1e-300)
+    status = "certified"
+    if err > 1e-6:
+        status = f"uncertified: objective at Q differs from the solver's by {err:.2e}"
+    elif residual > 1e-9:
+        status = f"uncertified: factorisation residual {residual:.2e} > 1e-9"
+    return Result(status, q, z, value, value, 0.0, float("nan"), residual, err, outer_Q=q,
+                  checks={"value_error": err, "residual": residual})
+
+
+def _certify(problem: Problem, q: np.ndarray, z: np.ndarray, lower: float, upper: float,
+             pricing: PricingResult, outer_q: np.ndarray | None, rounds: int, *,
+             gap_tol: float, value_tol: float) -> Result:
+    residual = float(np.linalg.norm(z.T @ z - q) / max(np.linalg.norm(q), 1e-300))
+    err = abs(problem.value(q) - upper) / max(abs(upper), 1e-300)
+    gap = (upper - lower) / max(abs(upper), 1e-300) if np.isfinite(lower) else float("nan")
+    checks = {"gap": gap, "residual": residual, "value_error": err,
+              "min_reduced_cost": pricing.minimum, "negative_entries": float(-min(z.min(
+                  initial=0.0), 0.0))}
+    if not np.isfinite(lower):
+        status = "uncertified: inner bound only (no DNN bound computed)"
+    elif not gap <= gap_tol:
+        status = (f"uncertified: gap {gap:.2e} > {gap_tol:.0e} (pricing's most negative "
+                  f"reduced cost {pricing.minimum:.2e}; the DNN bound may be loose)")
+    elif residual > 1e-9:
+        status = f"uncertified: factorisation residual {residual:.2e} > 1e-9"
+    elif not err <= value_tol:
+        status = f"uncertified: objective at Z differs from the solver's by {err:.2e}"
+    else:
+        status = "certified"
+    return Result(status, q, z, lower, upper, gap, pricing.minimum, residual, err,
+                  outer_Q=outer_q, rounds=rounds, pricing_exact=pricing.exact, checks=checks)
