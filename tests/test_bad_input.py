@@ -71,15 +71,58 @@ CASES = [
     (["experiment=tuning_criteria", "experiment.instance=on_off",
       "experiment.nonnegative=false"],
      "experiment.nonnegative=false is not available for experiment.instance=on_off"),
+    # keys that do not exist, keys added, malformed values, generic settings
+    (["foo=1"], "foo=1 is invalid; allowed: a key of the config"),
+    (["dataset.foo=2"], "dataset.foo=2 is invalid; allowed: a key of the config"),
+    (["+foo=1"], "+foo: adding keys is not supported"),
+    (["lambda_w=[1"], "no viable alternative at input '[1'"),
+    (["cache_dir="], "cache_dir='' is invalid; allowed: a folder path (non-empty)"),
 ]
 
 
+def _cli_in_process(argv: list[str], capsys) -> tuple[int, str]:
+    """Run ``python -m convex_coding *argv`` in this process: (exit code, stderr).
+
+    The same entry point as the command line (``cli.main``), without a new interpreter
+    per case; a Python exception escaping it fails the test, as a traceback would.
+    """
+    from convex_coding import cli
+
+    old = sys.argv
+    sys.argv = ["convex_coding", *argv]
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+        if isinstance(exc.code, str):
+            sys.stderr.write(exc.code + "\n")
+    finally:
+        sys.argv = old
+    return code, capsys.readouterr().err
+
+
 @pytest.mark.parametrize("overrides,message", CASES, ids=[" ".join(c[0]) for c in CASES])
-def test_bad_input_gives_one_clear_message(tmp_path: Path, overrides, message) -> None:
+def test_bad_input_gives_one_clear_message(tmp_path: Path, overrides, message, capsys) -> None:
+    cache = tmp_path / "cache"
+    code, stderr = _cli_in_process(
+        [f"cache_dir={cache}", f"out={tmp_path / 'out.json'}",
+         f"hydra.run.dir={tmp_path / 'run'}", *overrides], capsys)
+    assert code != 0
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert message in lines[0]
+    assert not cache.exists()
+    assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize("overrides,message", [CASES[0], CASES[-2]], ids=["value", "key"])
+def test_bad_input_from_a_real_command_line(tmp_path: Path, overrides, message) -> None:
+    """The same, through a real interpreter: one line on stderr, no traceback."""
     cache = tmp_path / "cache"
     proc = subprocess.run(
-        [sys.executable, "-m", "convex_coding", *overrides, f"cache_dir={cache}",
-         f"out={tmp_path / 'out.json'}", f"hydra.run.dir={tmp_path / 'run'}"],
+        [sys.executable, "-m", "convex_coding", f"cache_dir={cache}",
+         f"out={tmp_path / 'out.json'}", f"hydra.run.dir={tmp_path / 'run'}", *overrides],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode != 0
@@ -87,4 +130,3 @@ def test_bad_input_gives_one_clear_message(tmp_path: Path, overrides, message) -
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert message in lines[0]
     assert not cache.exists()
-    assert not (tmp_path / "out.json").exists()

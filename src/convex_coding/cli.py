@@ -9,23 +9,28 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .pipeline import registry
 from .pipeline.cache import ResultCache, atomic_write_text
 from .pipeline.errors import CertificateError, ConfigError
-from .pipeline.runs import CONF_DIR, run_config
+from .pipeline.runs import CONF_DIR, compose_run, run_config
 from .solvers import SolverError
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def app(cfg: DictConfig) -> None:
+    if cfg.out and HydraConfig.get().mode == RunMode.MULTIRUN:
+        sys.exit(f"error: out={cfg.out} is invalid with --multirun (every run would overwrite "
+                 "it); allowed: null (each run writes <sweep dir>/result.json)")
     try:
         record = run_config(cfg, ResultCache(cfg.cache_dir))
     except ConfigError as exc:
@@ -59,8 +64,35 @@ def unknown_group_choice(overrides: list[str]) -> str | None:
     return None
 
 
+def composition_error(overrides: list[str]) -> str | None:
+    """One line for an override Hydra cannot apply (an unknown key, ``+key=`` adding one,
+    a malformed value), found by composing the run's config first; ``None`` if it composes.
+    Flags (``--help``, ``--multirun`` …) and ``hydra.*`` overrides are left to Hydra."""
+    if any(a.startswith("-") for a in overrides):
+        return None
+    values = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+    for item in values:
+        if item.startswith("+") and not item.startswith("++"):
+            key = item.lstrip("+").partition("=")[0]
+            return (f"+{key}: adding keys is not supported; allowed: the keys listed by "
+                    "`python -m convex_coding --help`")
+    try:
+        compose_run(values)
+    except Exception as exc:  # Hydra's own error spans several lines: keep the gist
+        text = " ".join(str(exc).split())
+        unknown = re.search(r"Could not override '([^']+)'", text)
+        if unknown:
+            key = unknown[1]
+            value = next((o.partition("=")[2] for o in values if o.startswith(f"{key}=")), "")
+            return (f"{key}={value} is invalid; allowed: a key of the config (`python -m "
+                    "convex_coding --help` lists them)")
+        return f"{' '.join(values)}: {text.split(' See ')[0].split('. ')[0]}"
+    return None
+
+
 def main() -> None:
-    error = unknown_group_choice(sys.argv[1:])
+    overrides = sys.argv[1:]
+    error = unknown_group_choice(overrides) or composition_error(overrides)
     if error is not None:
         sys.exit(f"error: {error}")
     app()

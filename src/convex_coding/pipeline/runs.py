@@ -11,12 +11,17 @@ from omegaconf import DictConfig
 
 from . import registry
 from .cache import ResultCache
+from .config import require
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 
 
 def run_config(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
     """Run the experiment named in ``cfg.experiment.name`` (see :mod:`.registry`)."""
+    require(cfg, "cache_dir", lambda v: isinstance(v, str) and v.strip() != "",
+            "a folder path (non-empty)")
+    require(cfg, "out", lambda v: v is None or (isinstance(v, str) and v.strip() != ""),
+            "null or a file path (non-empty)")
     return registry.get(str(cfg.experiment.name)).run(cfg, cache)
 
 
