@@ -221,7 +221,7 @@ class Problem:
             return _psd_result(self, outer_q, lower)
         if nonnegativity == "dnn":
             return Result("uncertified: outer bound only", outer_q, np.zeros((0, self.size)),
-                          lower, nan, nan, nan, nan, nan, outer_q=outer_q)
+                          lower, nan, nan, nan, nan, nan, outer_Q=outer_q)
         dictionary = self.initial_atoms(outer_q, seed)
         if atoms is not None:
             dictionary = np.hstack([np.asarray(atoms, dtype=float), dictionary])
