@@ -74,7 +74,8 @@ def _tunings(ax: plt.Axes, rec: Mapping[str, Any], name: str, xmax: float | None
               else f"$w/s$={p['overlap']:g}" + (f", every {p['broad_every']}rd broad"
                                                  if p.get("broad_every") else ""))
     ax.set_title(f"{TITLES[name]} ({detail})\n{verdict}")
-    ax.set_xlabel("position $x$ (place: field spacing; grid: $P_1$)")
+    ax.set_xlabel("position $x$ (units of the field spacing)" if p["kind"] != "grid"
+                  else "position $x$ (units of $P_1$; first two coarse periods)")
     ax.set_ylabel("rate $z_i(x)$")
     if xmax is not None:
         ax.set_xlim(0, xmax)
