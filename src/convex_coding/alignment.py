@@ -30,6 +30,7 @@ import numpy as np
 
 from .identifiability import (
     AutoencoderProblem,
+    fibonacci_sphere,
     modular_code,
     modularity,
     reduced_cost,
@@ -148,17 +149,21 @@ def signed_margin(problem: AutoencoderProblem, n_grid: int = 7200) -> float:
     of ``φ`` and makes the quantity continuous in ``c``: positive when the modular code is
     the unique optimum, negative when a mixed neuron pays, zero at the boundary (either an
     off-axis dip of ``φ`` reaches zero or ``φ``'s slope at an axis does).  Evaluated on
-    a uniform grid of ``n_grid`` angles (d = 2); used for drawing and as a cross-check of
-    the exact verdict, never as the verdict itself.
+    ``n_grid`` directions that avoid the axes (a uniform circle for d = 2, a Fibonacci
+    sphere for d = 3); used for drawing and as a cross-check of the exact verdict, never
+    as the verdict itself.
     """
-    if problem.dim != 2:
-        raise ValueError("signed_margin is defined for d = 2")
+    if problem.dim == 2:
+        theta = 2 * np.pi * (np.arange(n_grid) + 0.5) / n_grid  # avoids the axes exactly
+        omega = np.column_stack([np.cos(theta), np.sin(theta)])
+    elif problem.dim == 3:
+        omega = fibonacci_sphere(n_grid)
+    else:
+        raise ValueError(f"signed_margin is defined for d = 2 or 3, got {problem.dim}")
     code = modular_code(problem)
-    theta = 2 * np.pi * (np.arange(n_grid) + 0.5) / n_grid  # avoids the axes exactly
-    omega = np.column_stack([np.cos(theta), np.sin(theta)])
     phi = reduced_cost(problem, code.lam, omega)
     axes = np.diag(code.signs)
-    sin_theta = np.sqrt(np.clip(1.0 - (omega @ axes.T).max(axis=1) ** 2, 0.0, None))
+    sin_theta = np.sqrt(np.clip(1.0 - (omega @ axes.T).max(axis=1) ** 2, 1e-300, None))
     scale = max(float(np.max(code.bias**2)), 1e-300)
     return float(np.min(phi / (scale * sin_theta)))
 

@@ -183,3 +183,138 @@ def _panel_c(ax: plt.Axes, records: Sequence[Record]) -> None:
                  f"({100 * agree.mean():.1f}%)")
     ax.legend(loc="upper left", bbox_to_anchor=(0.40, 1.0), fontsize=7, framealpha=0.9,
               edgecolor="none")
+
+
+# ------------------------------------------------------- Figure 1: alignment of A
+
+
+def _ellipse_e(f: np.ndarray) -> np.ndarray | None:
+    """Points of ``E = {x : xᵀF⁻¹x = 1}`` (``F^{1/2}`` times the unit circle), F ≻ 0."""
+    w, v = np.linalg.eigh(f)
+    if w.min() <= 0:
+        return None
+    return circle_directions(400) @ (v * np.sqrt(w)) @ v.T
+
+
+def _showcase_panel(ax: plt.Axes, shown: Record, title: str, legend: bool) -> None:
+    """Hull of the centred sources, ``E`` and the certified neurons ``√μ_i ω_i``."""
+    pts = np.asarray(shown["centred"]).T
+    hull = pts[ConvexHull(pts).vertices]
+    closed = np.vstack([hull, hull[:1]])
+    verdict = _verdict(shown["solver_modular"])
+    ax.scatter(pts[:, 0], pts[:, 1], s=3, color=COLORS["neutral"], lw=0,
+               label="sources $\\tilde s$")
+    ax.plot(closed[:, 0], closed[:, 1], color="black", lw=1.0, label="hull of $\\tilde s$")
+    ell = _ellipse_e(np.asarray(shown["F"]))
+    if ell is not None:
+        ax.plot(ell[:, 0], ell[:, 1], color=COLORS[verdict], lw=1.4,
+                label="$E=\\{x: x^\\top F^{-1}x=1\\}$")
+    u = np.asarray(shown["directions"]) * np.sqrt(np.asarray(shown["weights"]))[:, None]
+    u = u / np.abs(u).max() * 0.9 * np.abs(pts).max()
+    for i, ui in enumerate(u):
+        ax.plot([0, ui[0]], [0, ui[1]], color=COLORS[verdict], lw=2.0,
+                label="optimal neurons $\\sqrt{\\mu_i}\\omega_i$ (scaled)" if i == 0 else None)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$\\tilde s_1$")
+    ax.set_ylabel("$\\tilde s_2$")
+    ax.set_title(f"{title}\n$c$={shown['c']:+.2f}: {verdict}", fontsize=8)
+    if legend:
+        ax.legend(loc="upper left", bbox_to_anchor=(-0.3, -0.35), fontsize=7, frameon=False,
+                  ncol=1)
+
+
+def _margin_panel(ax: plt.Axes, sweeps: Mapping[str, Record]) -> None:
+    """Signed margin against c with the solver's verdicts and the predicted boundaries."""
+    cmap = plt.get_cmap("tab10")
+    for k, (name, sw) in enumerate(sweeps.items()):
+        c, m = np.asarray(sw["c"]), np.asarray(sw["signed_margin"])
+        mod = np.asarray(sw["solver_modular"])
+        ax.plot(c, m, color=cmap(k), lw=1.0, label=name)
+        ax.scatter(c[mod], m[mod], s=9, marker="o", color=cmap(k), lw=0)
+        ax.scatter(c[~mod], m[~mod], s=11, marker="x", color=cmap(k), lw=0.8)
+        for r in sw["theory_roots"]:
+            ax.axvline(r, color=cmap(k), lw=0.5, ls=":")
+    ax.scatter([], [], s=9, marker="o", color="0.3", label="solver: modular")
+    ax.scatter([], [], s=11, marker="x", color="0.3", label="solver: mixed")
+    ax.plot([], [], color="0.3", lw=0.5, ls=":", label="theory boundary")
+    ax.axhline(0, color="black", lw=0.6, label="margin 0")
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.set_xlabel("mixing correlation $c$ ($A^\\top A=[[1,c],[c,1]]$)")
+    ax.set_ylabel("signed margin  min $\\varphi/(m^2_{\\max}\\sin\\theta)$")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5, frameon=False)
+
+
+def _phase_panel(ax: plt.Axes, phase: Record) -> None:
+    """Phase diagram (c × cut depth): theory boundary and certified verdicts."""
+    pts = np.asarray(phase["points"], dtype=float)
+    for mod, marker in ((1.0, "o"), (0.0, "x")):
+        sel = pts[:, 3] == mod
+        ax.scatter(pts[sel, 1], pts[sel, 0], s=10, marker=marker, lw=0.8,
+                   color=COLORS[_verdict(bool(mod))], label=f"solver: {_verdict(bool(mod))}")
+    first = True
+    for p, roots in zip(phase["params"], phase["roots"], strict=True):
+        if roots:
+            ax.scatter(roots, [p] * len(roots), s=6, color="black", marker="|",
+                       label="theory boundary" if first else None)
+            first = False
+    ax.axvline(0, color="0.8", lw=0.6, label="orthogonal mixing")
+    ax.set_xlabel("mixing correlation $c$")
+    ax.set_ylabel("corner-cut depth (half-widths)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5, frameon=False)
+
+
+def _agreement_panel(ax: plt.Axes, records: Sequence[Record]) -> None:
+    """Random sweep: signed margin (rebuilt from each record's config) vs off-axis share.
+
+    Theorem 1's margin is exactly 0 on every modular instance; the signed margin
+    ``min φ/(m²_max sin θ)`` spreads them out by how far they are from the boundary.
+    """
+    from ...alignment import signed_margin
+
+    mod = np.array([r["theory"]["modular"] for r in records])
+    x = np.array([signed_margin(build_problem(compose_run(r["overrides"])))
+                  for r in records])
+    share = np.array([r["measured"]["off_axis_share"] for r in records])
+    agree = np.array([r["agree"] for r in records])
+    for m in (True, False):
+        sel = mod == m
+        ax.scatter(x[sel], share[sel], s=10, lw=0, alpha=0.75, color=COLORS[_verdict(m)],
+                   label=f"theory {_verdict(m)} (n={int(sel.sum())})")
+    if (~agree).any():
+        ax.scatter(x[~agree], share[~agree], s=30, marker="x", color=COLORS["error"],
+                   label="disagreement")
+    ax.axvline(0, color="black", lw=0.6, label="margin 0")
+    ax.set_xscale("symlog", linthresh=1e-4)
+    ax.set_yscale("symlog", linthresh=1e-4)
+    ax.set_ylim(-1e-5, 1.5)
+    ax.set_xlabel("theory: signed margin  min $\\varphi/(m^2_{\\max}\\sin\\theta)$")
+    ax.set_ylabel("solver: off-axis weight share")
+    ax.set_title(f"agreement {agree.sum()}/{len(agree)}", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5, frameon=False)
+
+
+def render_fig1(payload: Record, records: Sequence[Record], paths: Sequence[str | Path]) -> None:
+    """The paper's Figure 1: (a) rescue, (b) destroy, (c) margin vs c, (d) phase diagram,
+    (e) agreement over the random sweep."""
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(13, 8.5))
+        grid = fig.add_gridspec(3, 6, hspace=0.8, wspace=1.0)
+        for row, (key, label) in enumerate((("panel_a", "a"), ("panel_b", "b"))):
+            for j, (shown, name) in enumerate(zip(payload[key], ("orthonormal", "aligned",
+                                                                  "anti-aligned"),
+                                                  strict=True)):
+                ax = fig.add_subplot(grid[row, j])
+                _showcase_panel(ax, shown, name, legend=(row == 1 and j == 0))
+                if j == 0:  # left of the two-line title
+                    ax.text(-0.6, 1.12, label, transform=ax.transAxes, fontsize=12,
+                            fontweight="bold", va="bottom", ha="left")
+        ax_c = fig.add_subplot(grid[0:2, 3:5])
+        _margin_panel(ax_c, payload["sweeps"])
+        panel_label(ax_c, "c")
+        ax_d = fig.add_subplot(grid[2, 1:3])
+        _phase_panel(ax_d, payload["phase"])
+        panel_label(ax_d, "d")
+        ax_e = fig.add_subplot(grid[2, 4:6])
+        _agreement_panel(ax_e, records)
+        panel_label(ax_e, "e")
+        save(fig, paths)
