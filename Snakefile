@@ -14,6 +14,7 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/identifiability.smk"
+include: "workflow/rules/tuning_uniqueness.smk"
 include: "workflow/rules/on_off_density.smk"
 include: "workflow/rules/tuning_criteria.smk"
 include: "workflow/rules/summary.smk"
@@ -24,6 +25,7 @@ include: "workflow/rules/benchmarks.smk"
 rule all:
     input:
         multiext(f"results/{SCALE}/figures/fig1_identifiability", ".pdf", ".png"),
+        multiext(f"results/{SCALE}/figures/fig2_tuning_uniqueness", ".pdf", ".png"),
         multiext(f"results/{SCALE}/figures/ext_on_off_density", ".pdf", ".png"),
         multiext(f"results/{SCALE}/figures/ext_tuning_criteria", ".pdf", ".png"),
         f"results/{SCALE}/summary.json",

@@ -5,6 +5,7 @@ def summary_blocks(scale):
     return [
         f"results/{scale}/summaries/identifiability.json",
         f"results/{scale}/summaries/on_off_density.json",
+        f"results/{scale}/summaries/tuning_uniqueness.json",
         f"results/{scale}/summaries/tuning_criteria.json",
     ]
 

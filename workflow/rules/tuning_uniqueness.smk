@@ -89,7 +89,11 @@ rule tuning_uniqueness_figure:
         showcase="results/{scale}/tuning_uniqueness/showcase.json",
     output:
         pdf="results/{scale}/figures/fig2_tuning_uniqueness.pdf",
-        png="results/{scale}/figures/fig2_tuning_uniqueness.png",
+        png=report(
+            "results/{scale}/figures/fig2_tuning_uniqueness.png",
+            caption="../report/fig2_tuning_uniqueness.rst",
+            category="Figures",
+        ),
         summary="results/{scale}/summaries/tuning_uniqueness.json",
     params:
         experiment="tuning_uniqueness",

@@ -263,7 +263,10 @@ def run_tuning_criteria(cfg: DictConfig, cache: ResultCache | None) -> dict[str,
             result = {"certified": False, "uncertified_reason": str(exc),
                       "empirical": {"verdict": uq.UNCERTIFIED}, "predictions": {},
                       "agree": {}}
-        if cache is not None and result["certified"]:
+        if cache is not None:
+            # an uncertified outcome is deterministic (seeded restarts, fixed solver): it is
+            # stored under the same key, so a rerun does not repeat the failing solve; it
+            # carries no result (``certified: false``) and is never counted or drawn as one
             cache.put(key, result)
     certified = bool(result["certified"]) and result["empirical"]["verdict"] != uq.UNCERTIFIED
     return {
