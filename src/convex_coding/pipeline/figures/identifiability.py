@@ -219,8 +219,8 @@ def _showcase_panel(ax: plt.Axes, shown: Record, title: str, legend: bool) -> No
     ax.set_ylabel("$\\tilde s_2$")
     ax.set_title(f"{title}\n$c$={shown['c']:+.2f}: {verdict}", fontsize=8)
     if legend:
-        ax.legend(loc="upper left", bbox_to_anchor=(-0.3, -0.35), fontsize=7, frameon=False,
-                  ncol=1)
+        ax.legend(loc="upper left", bbox_to_anchor=(-0.3, -0.38), fontsize=7, frameon=False,
+                  ncol=2)
 
 
 def _margin_panel(ax: plt.Axes, sweeps: Mapping[str, Record]) -> None:
@@ -259,7 +259,7 @@ def _phase_panel(ax: plt.Axes, phase: Record) -> None:
             first = False
     ax.axvline(0, color="0.8", lw=0.6, label="orthogonal mixing")
     ax.set_xlabel("mixing correlation $c$")
-    ax.set_ylabel("corner-cut depth (half-widths)")
+    ax.set_ylabel("cut depth")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5, frameon=False)
 
 
@@ -285,6 +285,7 @@ def _agreement_panel(ax: plt.Axes, records: Sequence[Record]) -> None:
                    label="disagreement")
     ax.axvline(0, color="black", lw=0.6, label="margin 0")
     ax.set_xscale("symlog", linthresh=1e-4)
+    ax.set_xticks([-1.0, -1e-2, 0.0, 1e-4, 1e-2, 1.0])
     ax.set_yscale("symlog", linthresh=1e-4)
     ax.set_ylim(-1e-5, 1.5)
     ax.set_xlabel("theory: signed margin  min $\\varphi/(m^2_{\\max}\\sin\\theta)$")
@@ -304,7 +305,7 @@ def render_fig1(payload: Record, records: Sequence[Record], paths: Sequence[str 
                                                                   "anti-aligned"),
                                                   strict=True)):
                 ax = fig.add_subplot(grid[row, j])
-                _showcase_panel(ax, shown, name, legend=(row == 1 and j == 0))
+                _showcase_panel(ax, shown, name, legend=(row == 0 and j == 0))
                 if j == 0:  # left of the two-line title
                     ax.text(-0.6, 1.12, label, transform=ax.transAxes, fontsize=12,
                             fontweight="bold", va="bottom", ha="left")
