@@ -22,7 +22,7 @@ compute one bound only and are therefore never certified.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -233,13 +233,18 @@ class Problem:
                            outer_q: np.ndarray | None, settings: SolverSettings, *,
                            gap_tol: float, value_tol: float, max_rounds: int, per_round: int,
                            seed: int) -> Result:
-        dictionary = _distinct(dictionary)
+        dictionary, note = _distinct(dictionary), ""
         for rounds in range(1, max_rounds + 1):
             sim = self._similarity(dictionary)
             try:
-                upper, nus = self._solve(sim, settings, dnn=False)
+                upper_k, nus = self._solve(sim, settings, dnn=False)
             except SolverError as exc:
-                return _failed(f"inner solve failed: {exc}", self.size, lower=lower)
+                if rounds == 1:
+                    return _failed(f"inner solve failed: {exc}", self.size, lower=lower)
+                note = f"; round {rounds} inner solve failed, kept round {rounds - 1}: {exc}"
+                rounds -= 1
+                break
+            upper = upper_k
             c = np.maximum(np.asarray(sim.core.value, dtype=float), 0.0)
             c[c < 1e-9 * max(c.max(initial=0.0), 1e-300)] = 0.0  # interior-point dust
             atoms, q_in = dictionary, (dictionary * c) @ dictionary.T
@@ -255,8 +260,9 @@ class Problem:
             dictionary = np.hstack([dictionary[:, used], new, polished.T])
             dictionary = _distinct(dictionary)
         z = np.sqrt(c[c > 0])[:, None] * atoms[:, c > 0].T
-        return _certify(self, q_in, z, lower, upper, pricing, outer_q, rounds,
-                        gap_tol=gap_tol, value_tol=value_tol)
+        result = _certify(self, q_in, z, lower, upper, pricing, outer_q, rounds,
+                          gap_tol=gap_tol, value_tol=value_tol)
+        return replace(result, status=result.status + note) if note else result
 
     def _polish(self, z: np.ndarray, nus: list[float], iters: int = 200) -> np.ndarray:
         """Projected gradient on ``F(Z) = f(ZᵀZ)`` over ``Z ≥ 0`` (``∇F = 2ZG``) with
