@@ -49,6 +49,7 @@ def test_f_offdiagonal_closed_form_matches_lambda_matrix() -> None:
         code = modular_code(problem)
         expected = f_offdiagonal(LAM, c, 1.0 / code.weights, problem.sigma_s[0, 1])
         assert code.lam[0, 1] == pytest.approx(expected, rel=1e-12, abs=1e-14)
+        np.testing.assert_allclose(np.diag(code.lam), code.bias**2, rtol=1e-12)  # F_ii = m_i²
 
 
 def test_alignment_sign_is_relative_to_the_sources() -> None:

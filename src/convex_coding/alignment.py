@@ -173,7 +173,7 @@ def signed_margin(problem: AutoencoderProblem, n_grid: int = 7200) -> float:
 
 def theory_modular(problem: AutoencoderProblem, tol: float = 1e-12) -> bool:
     """Theorem 1's exact verdict (piecewise-exact minimum of ``φ``)."""
-    return theory_verdict(problem, tol=tol).modular
+    return bool(theory_verdict(problem, tol=tol).modular)
 
 
 def _bisect(pred: Callable[[float], bool], lo: float, hi: float, tol: float) -> float:
@@ -247,7 +247,7 @@ def certified_verdict(
         )
     mod = modularity(sol.directions, sol.weights, angle_tol_deg=angle_tol_deg)
     return CertifiedVerdict(
-        modular=mod.off_axis_share <= off_axis_tol,
+        modular=bool(mod.off_axis_share <= off_axis_tol),
         off_axis_share=mod.off_axis_share,
         max_angle_deg=mod.max_angle_deg,
         certificate_violation=sol.certificate_violation,
@@ -331,13 +331,13 @@ def sweep_set(
         "alignment": [alignment_sign(sigma_s, float(c)) for c in cs],
         "margin": [t.margin for t in theory],
         "signed_margin": [signed_margin(build(c)) for c in cs],
-        "theory_modular": [t.modular for t in theory],
-        "solver_modular": [s.modular for s in solved],
+        "theory_modular": [bool(t.modular) for t in theory],
+        "solver_modular": [bool(s.modular) for s in solved],
         "certificate_violation": max(s.certificate_violation for s in solved),
         "theory_roots": [float(r) for r in roots],
         "measured_roots": [float(b) for b in measured],
         "boundary_error": max(errors) if errors else None,
-        "modular_at_zero": theory_modular(build(0.0)),
+        "modular_at_zero": bool(theory_modular(build(0.0))),
     }
 
 
@@ -352,8 +352,8 @@ def showcase(sources: np.ndarray, c: float, lam: float, settings: SolverSettings
         "F": verdict.code.lam.tolist(),
         "directions": solved.directions.tolist(),
         "weights": solved.weights.tolist(),
-        "theory_modular": verdict.modular,
-        "solver_modular": solved.modular,
+        "theory_modular": bool(verdict.modular),
+        "solver_modular": bool(solved.modular),
     }
 
 
@@ -373,7 +373,7 @@ def phase_diagram(
         roots.append([float(r) for r in theory_boundaries(build, cs)])
         for c in solver_cs:
             prob = build(float(c))
-            points.append([float(p), float(c), theory_modular(prob),
-                           certified_verdict(prob, settings).modular])
+            points.append([float(p), float(c), bool(theory_modular(prob)),
+                           bool(certified_verdict(prob, settings).modular)])
     return {"kind": kind, "params": [float(p) for p in params], "roots": roots,
             "points": points}

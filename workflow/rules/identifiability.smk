@@ -64,10 +64,68 @@ rule identifiability_showcase:
         "../scripts/solve_batch.py"
 
 
+# Figure 1: alignment of the mixing.  One batch job: each swept set, the two showcases
+# and the phase diagram are named instances, each cached on its own.  Grids come from
+# conf/experiment/identifiability.yaml (experiment.alignment); the sets from the sweep's
+# ``alignment_sets`` (name → [set, param, measure boundaries]) when given.
+ALIGNMENT_SETS = {
+    "corner_cut 1.5": ["corner_cut", 1.5, True],
+    "triangle": ["triangle", 0.0, False],
+    "double_cut 0.5": ["double_cut", 0.5, False],
+    "sheared 0.3": ["sheared", 0.3, False],
+    "corner_cut 0.3": ["corner_cut", 0.3, True],
+    "double_cut 0.3": ["double_cut", 0.3, False],
+    "box 0.7": ["box", 0.7, False],
+}
+
+
+def identifiability_alignment_overrides(wildcards):
+    s = sweep(wildcards.scale, "identifiability")
+    sets = s.get("alignment_sets", ALIGNMENT_SETS)
+    base = ["experiment=identifiability", "dataset=grid", "mixing=orthogonal"]
+    out = {
+        f"sweep_{name}": [*base, "experiment.alignment.job=sweep",
+                          f"experiment.alignment.set={kind}",
+                          f"experiment.alignment.param={param}",
+                          f"experiment.alignment.measure_boundaries={str(bool(bnd)).lower()}"]
+        for name, (kind, param, bnd) in sets.items()
+    }
+    out["showcase_a"] = [*base, "experiment.alignment.job=showcase",
+                         "experiment.alignment.set=corner_cut", "experiment.alignment.param=1.5",
+                         "experiment.alignment.showcase_c=[0.0,-0.5,0.5]"]
+    out["showcase_b"] = [*base, "experiment.alignment.job=showcase",
+                         "experiment.alignment.set=corner_cut", "experiment.alignment.param=0.3",
+                         "experiment.alignment.showcase_c=[0.0,-0.3,0.5]"]
+    out["phase"] = [*base, "experiment.alignment.job=phase",
+                    "experiment.alignment.set=corner_cut",
+                    *s.get("alignment_phase", [])]
+    return out
+
+
+rule identifiability_alignment:
+    output:
+        "results/{scale}/identifiability/alignment.json",
+    params:
+        overrides=identifiability_alignment_overrides,
+        cache_dir=CACHE_DIR,
+        conf_dir=CONF_DIR,
+    log:
+        "results/{scale}/logs/identifiability/alignment.log",
+    benchmark:
+        "results/{scale}/benchmarks/identifiability/alignment.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    script:
+        "../scripts/solve_batch.py"
+
+
 rule identifiability_figure:
     input:
         batches=lambda wc: identifiability_batches(wc.scale),
         showcase="results/{scale}/identifiability/showcase.json",
+        alignment="results/{scale}/identifiability/alignment.json",
     output:
         pdf="results/{scale}/figures/fig1_identifiability.pdf",
         png=report(

@@ -84,4 +84,28 @@ def validate_identifiability(cfg: DictConfig) -> None:
             "a number in (0, 1)")
     require(cfg, "experiment.off_axis_tol", lambda v: is_real(v) and 0 < v < 1,
             "a number in (0, 1)")
+    job = require(cfg, "experiment.alignment.job",
+                  lambda v: v in (None, "sweep", "showcase", "phase"),
+                  "null, sweep, showcase or phase")
+    if job is not None:
+        from ..alignment import SOURCE_SETS
+
+        require(cfg, "experiment.alignment.set", lambda v: v in SOURCE_SETS,
+                ", ".join(SOURCE_SETS))
+        require(cfg, "experiment.alignment.param", is_real, "a finite number")
+        require(cfg, "experiment.alignment.lam", lambda v: is_real(v) and v > 0,
+                "a finite number > 0")
+        require(cfg, "experiment.alignment.c_range",
+                lambda v: len(v) == 2 and all(is_real(x) and -1 < x < 1 for x in v)
+                and v[0] < v[1], "[low, high] with -1 < low < high < 1")
+        require(cfg, "experiment.alignment.n_c", lambda v: is_int(v) and 3 <= v <= 10001,
+                "an integer in [3, 10001]")
+        require(cfg, "experiment.alignment.showcase_c",
+                lambda v: len(v) == 3 and all(is_real(x) and -1 < x < 1 for x in v),
+                "three numbers in (-1, 1)")
+        require(cfg, "experiment.alignment.phase_params",
+                lambda v: len(v) == 3 and is_real(v[0]) and is_real(v[1]) and is_int(v[2])
+                and v[2] >= 2, "[low, high, count ≥ 2]")
+        require(cfg, "experiment.alignment.phase_solver_n_c",
+                lambda v: is_int(v) and 2 <= v <= 1001, "an integer in [2, 1001]")
     solver_settings(cfg)

@@ -143,9 +143,69 @@ def numerics_of(cfg: DictConfig) -> dict[str, float]:
     }
 
 
+def _alignment_payload(al: DictConfig, settings: SolverSettings) -> dict[str, Any]:
+    """Compute one Figure 1 job: a sweep over c, a showcase, or the phase diagram."""
+    from .. import alignment as alg
+
+    lam = float(al.lam)
+    cs = np.linspace(float(al.c_range[0]), float(al.c_range[1]), int(al.n_c))
+    src = alg.named_sources(al.set, float(al.param))
+    try:
+        if al.job == "sweep":
+            out = alg.sweep_set(src, cs, lam, settings,
+                                measure_boundaries=bool(al.measure_boundaries))
+            return {**out, "kind": al.set, "param": float(al.param)}
+        if al.job == "showcase":
+            return {"shown": [alg.showcase(src, float(c), lam, settings)
+                              for c in al.showcase_c]}
+        lo, hi, n = al.phase_params
+        return alg.phase_diagram(al.set, np.linspace(float(lo), float(hi), int(n)), cs, lam,
+                                 settings, np.linspace(cs[0], cs[-1], int(al.phase_solver_n_c)))
+    except alg.CertificationFailed as exc:
+        raise CertificateError(str(exc)) from exc
+
+
+def _alignment_agree(job: str, payload: dict[str, Any]) -> bool:
+    if job == "sweep":
+        ok = payload["theory_modular"] == payload["solver_modular"]
+        err = payload["boundary_error"]
+        return bool(ok and (err is None or err <= 1e-3))
+    if job == "showcase":
+        return all(s["theory_modular"] == s["solver_modular"] for s in payload["shown"])
+    return bool(all(p[2] == p[3] for p in payload["points"]))
+
+
+def run_alignment(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
+    """One Figure 1 job (``experiment.alignment.job`` = sweep | showcase | phase), cached."""
+    al = cfg.experiment.alignment
+    settings = solver_settings(cfg)
+    spec = OmegaConf.to_container(al, resolve=True)
+    key = content_key({"experiment": "identifiability.alignment", "job": spec,
+                       "solver": settings.as_dict(), "solver_version":
+                       solver_version(settings.name), "package_version": __version__,
+                       "code": code_digest()})
+    payload = cache.get(key) if cache is not None else None
+    hit = payload is not None
+    if payload is None:
+        payload = _alignment_payload(al, settings)
+        if cache is not None:
+            cache.put(key, payload)
+    return {
+        "key": key,
+        "params": {"job": al.job, "set": al.set, "param": float(al.param),
+                   "lam": float(al.lam)},
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "cache_hit": hit,
+        "agree": _alignment_agree(al.job, payload),
+        "alignment": payload,
+    }
+
+
 def run_identifiability(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
     """Validate, build, look up or solve, and return the instance's record."""
     validate_identifiability(cfg)
+    if cfg.experiment.alignment.job is not None:
+        return run_alignment(cfg, cache)
     settings = solver_settings(cfg)
     try:
         problem = build_problem(cfg)
@@ -180,6 +240,9 @@ def run_identifiability(cfg: DictConfig, cache: ResultCache | None) -> dict[str,
 
 def describe(record: dict[str, Any]) -> str:
     """Theory against measurement and the certificate, in one line."""
+    if "alignment" in record:
+        p = record["params"]
+        return f"alignment {p['job']} {p['set']} {p['param']}: agree={record['agree']}"
     theory = "modular" if record["theory"]["modular"] else "mixed"
     measured = "modular" if record["measured"]["modular"] else "mixed"
     return (f"theory {theory} (margin {record['theory']['margin']:.3g}), solver {measured} "
@@ -194,13 +257,31 @@ def _records(inputs: Inputs) -> list[dict[str, Any]]:
 def summarise(inputs: Inputs) -> dict[str, Any]:
     from .figures import identifiability as fig
 
-    return fig.summarise(_records(inputs))
+    out = fig.summarise(_records(inputs))
+    if "alignment" in inputs:
+        out["alignment"] = fig.summarise_alignment(_alignment_payload_of(inputs))
+    return out
+
+
+def _alignment_payload_of(inputs: Inputs) -> dict[str, Any]:
+    """The figure's payload from the alignment job's named records."""
+    recs = inputs["alignment"]
+    return {
+        "sweeps": {name[len("sweep_"):]: r["alignment"] for name, r in recs.items()
+                   if name.startswith("sweep_")},
+        "panel_a": recs["showcase_a"]["alignment"]["shown"],
+        "panel_b": recs["showcase_b"]["alignment"]["shown"],
+        "phase": recs["phase"]["alignment"],
+    }
 
 
 def render(inputs: Inputs, paths) -> None:
     from .figures import identifiability as fig
 
-    fig.render(_records(inputs), inputs["showcase"], paths)
+    if "alignment" in inputs:
+        fig.render_fig1(_alignment_payload_of(inputs), _records(inputs), paths)
+    else:
+        fig.render(_records(inputs), inputs["showcase"], paths)
 
 
 EXPERIMENT = Experiment(

@@ -319,3 +319,31 @@ def render_fig1(payload: Record, records: Sequence[Record], paths: Sequence[str 
         _agreement_panel(ax_e, records)
         panel_label(ax_e, "e")
         save(fig, paths)
+
+
+def summarise_alignment(payload: Record) -> dict[str, Any]:
+    """``identifiability.alignment``: instances, rescues, destroys, agreement, boundary error.
+
+    A rescue is a swept set that orthogonal mixing leaves mixed and an aligned ``c`` makes
+    modular (certified); a destroy one that orthogonal mixing keeps modular and an
+    anti-aligned ``c`` makes mixed.
+    """
+    n = agree = rescues = destroys = 0
+    errors = []
+    for sw in payload["sweeps"].values():
+        th, so = np.asarray(sw["theory_modular"]), np.asarray(sw["solver_modular"])
+        align = np.asarray(sw["alignment"])
+        n += len(th)
+        agree += int((th == so).sum())
+        if not sw["modular_at_zero"]:
+            rescues += bool((so & (align > 0)).any())
+        else:
+            destroys += bool((~so & (align < 0)).any())
+        if sw["boundary_error"] is not None:
+            errors.append(sw["boundary_error"])
+    pts = payload["phase"]["points"]
+    n += len(pts)
+    agree += sum(p[2] == p[3] for p in pts)
+    return {"n_instances": n, "rescues": rescues, "destroys": destroys,
+            "agreement": agree / n if n else float("nan"),
+            "max_boundary_error": max(errors) if errors else None}
