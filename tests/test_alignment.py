@@ -100,3 +100,28 @@ def test_measured_boundary_within_1e3_of_theory() -> None:
     assert width <= 2.5e-4 and abs(b - root) + width / 2 <= 1e-3
     with pytest.raises(ValueError):
         measured_boundary(build, -0.6, -0.5, SETTINGS)
+
+
+def test_alignment_job_through_the_run_module(tmp_path) -> None:
+    from convex_coding.pipeline.cache import ResultCache
+    from convex_coding.pipeline.errors import ConfigError
+    from convex_coding.pipeline.identifiability_run import run_identifiability
+    from convex_coding.pipeline.runs import compose_run
+
+    base = ["experiment=identifiability", "dataset=grid", "mixing=orthogonal",
+            "experiment.alignment.set=corner_cut", "experiment.alignment.param=1.5"]
+    with pytest.raises(ConfigError, match=r"experiment\.alignment\.job='bogus' is invalid"):
+        run_identifiability(compose_run([*base, "experiment.alignment.job=bogus"]), None)
+    with pytest.raises(ConfigError, match=r"experiment\.alignment\.set"):
+        run_identifiability(compose_run(["experiment=identifiability",
+                                         "experiment.alignment.job=sweep",
+                                         "experiment.alignment.set=moon"]), None)
+    cfg = compose_run([*base, "experiment.alignment.job=sweep", "experiment.alignment.n_c=41",
+                       "experiment.alignment.measure_boundaries=false"])
+    cache = ResultCache(tmp_path)
+    rec = run_identifiability(cfg, cache)
+    sweep = rec["alignment"]
+    assert rec["agree"] and not rec["cache_hit"] and len(sweep["c"]) == 41
+    assert not sweep["modular_at_zero"] and any(sweep["solver_modular"])  # a rescue
+    np.testing.assert_allclose(sweep["theory_roots"], [-0.767227, -0.324761], atol=2e-6)
+    assert run_identifiability(cfg, cache)["cache_hit"]
