@@ -175,6 +175,27 @@ def _alignment_agree(job: str, payload: dict[str, Any]) -> bool:
     return bool(all(p[2] == p[3] for p in payload["points"]))
 
 
+def verify_alignment(payload: dict[str, Any]) -> None:
+    """Re-check a cached alignment payload from its stored numbers (cheap)."""
+    if "c" in payload:  # a sweep
+        n = len(payload["c"])
+        if not (len(payload["theory_modular"]) == len(payload["solver_modular"]) == n
+                == len(payload["signed_margin"])):
+            raise CertificateError("alignment sweep: per-c arrays differ in length")
+        if payload["certificate_violation"] > 1e-6:
+            raise CertificateError(
+                f"alignment sweep: certificate violation {payload['certificate_violation']:.2g}"
+            )
+        for root in payload["theory_roots"]:
+            if not payload["c"][0] < root < payload["c"][-1]:
+                raise CertificateError(f"alignment sweep: root {root} outside the c range")
+    elif "shown" in payload:
+        if any(len(s["directions"]) != len(s["weights"]) for s in payload["shown"]):
+            raise CertificateError("alignment showcase: neurons and weights differ in number")
+    elif len(payload.get("roots", [])) != len(payload.get("params", [None])):
+        raise CertificateError("alignment phase: one root list per dataset parameter needed")
+
+
 def run_alignment(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
     """One Figure 1 job (``experiment.alignment.job`` = sweep | showcase | phase), cached."""
     al = cfg.experiment.alignment
@@ -184,7 +205,7 @@ def run_alignment(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
                        "solver": settings.as_dict(), "solver_version":
                        solver_version(settings.name), "package_version": __version__,
                        "code": code_digest()})
-    payload = cache.get(key) if cache is not None else None
+    payload = cache.get(key, verify=verify_alignment) if cache is not None else None
     hit = payload is not None
     if payload is None:
         payload = _alignment_payload(al, settings)
