@@ -26,6 +26,7 @@ rule all:
     input:
         multiext(f"results/{SCALE}/figures/fig1_identifiability", ".pdf", ".png"),
         multiext(f"results/{SCALE}/figures/fig2_tuning_uniqueness", ".pdf", ".png"),
+        multiext(f"results/{SCALE}/figures/ext_identifiability_cuts", ".pdf", ".png"),
         multiext(f"results/{SCALE}/figures/ext_on_off_density", ".pdf", ".png"),
         multiext(f"results/{SCALE}/figures/ext_tuning_criteria", ".pdf", ".png"),
         f"results/{SCALE}/summary.json",

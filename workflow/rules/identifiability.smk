@@ -30,6 +30,7 @@ rule identifiability_batch:
         "results/{scale}/identifiability/batches/d{dim}_{dataset}_{mixing}.json",
     params:
         overrides=identifiability_batch_overrides,
+        config_digest=lambda wc: config_digest(identifiability_batch_overrides(wc)),
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:
@@ -44,14 +45,19 @@ rule identifiability_batch:
         "../scripts/solve_batch.py"
 
 
+def identifiability_showcase_overrides(wildcards):
+    return {
+        name: ["experiment=identifiability", *ov]
+        for name, ov in config["showcase"]["identifiability"].items()
+    }
+
+
 rule identifiability_showcase:
     output:
         "results/{scale}/identifiability/showcase.json",
     params:
-        overrides=lambda wc: {
-            name: ["experiment=identifiability", *ov]
-            for name, ov in config["showcase"]["identifiability"].items()
-        },
+        overrides=identifiability_showcase_overrides,
+        config_digest=lambda wc: config_digest(identifiability_showcase_overrides(wc)),
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:
@@ -107,6 +113,7 @@ rule identifiability_alignment:
         "results/{scale}/identifiability/alignment.json",
     params:
         overrides=identifiability_alignment_overrides,
+        config_digest=lambda wc: config_digest(identifiability_alignment_overrides(wc)),
         cache_dir=CACHE_DIR,
         conf_dir=CONF_DIR,
     log:
@@ -138,6 +145,30 @@ rule identifiability_figure:
         experiment="identifiability",
     log:
         "results/{scale}/logs/identifiability/figure.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/figure.py"
+
+
+rule identifiability_cuts_figure:
+    input:
+        batches=lambda wc: identifiability_batches(wc.scale),
+        showcase="results/{scale}/identifiability/showcase.json",
+    output:
+        pdf="results/{scale}/figures/ext_identifiability_cuts.pdf",
+        png=report(
+            "results/{scale}/figures/ext_identifiability_cuts.png",
+            caption="../report/ext_identifiability_cuts.rst",
+            category="Extensions",
+        ),
+        summary="results/{scale}/summaries/identifiability_cuts.json",
+    params:
+        experiment="identifiability",
+    log:
+        "results/{scale}/logs/identifiability/cuts_figure.log",
     threads: 1
     resources:
         mem_mb=2000,

@@ -97,7 +97,7 @@ rule on_off_density_figure:
         png=report(
             "results/{scale}/figures/ext_on_off_density.png",
             caption="../report/ext_on_off_density.rst",
-            category="Figures",
+            category="Extensions",
         ),
         summary="results/{scale}/summaries/on_off_density.json",
     params:

@@ -120,7 +120,7 @@ rule tuning_criteria_figure:
         png=report(
             "results/{scale}/figures/ext_tuning_criteria.png",
             caption="../report/ext_tuning_criteria.rst",
-            category="Figures",
+            category="Extensions",
         ),
         summary="results/{scale}/summaries/tuning_criteria.json",
     params:
