@@ -1,0 +1,21 @@
+"""Snakemake script: write results/<scale>/report.html (see convex_coding.pipeline.report)."""
+
+import json
+from pathlib import Path
+
+from convex_coding.pipeline import registry
+from convex_coding.pipeline.report import FigureEntry, render_report
+
+sm = snakemake  # noqa: F821
+entries = []
+for (stem, name), png, caption in zip(sm.params.figures, sm.input.pngs, sm.input.captions,
+                                      strict=True):
+    try:
+        exp = registry.get(name)
+        title, paper = exp.title, bool(exp.paper)
+    except Exception:  # an experiment not (yet) registered: named by its stem
+        title, paper = stem, stem.startswith("fig")
+    entries.append(FigureEntry(stem, name, title, paper, Path(png).read_bytes(),
+                               Path(caption).read_text()))
+summary = json.loads(Path(sm.input.summary).read_text())
+Path(sm.output[0]).write_text(render_report(summary, entries, scale=sm.wildcards.scale))
