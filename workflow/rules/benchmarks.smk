@@ -11,12 +11,15 @@ rule benchmarks:
     params:
         python=sys.executable,
         script=str(Path(workflow.basedir) / "benchmarks" / "run_all.py"),
+        scale=SCALE,
     log:
         f"results/{SCALE}/logs/benchmarks.log",
     threads: 1  # a fixed count: `workflow.cores` breaks --report and cluster executors
     resources:
         mem_mb=4000,
         runtime=60,
+    conda:
+        "../../environment.yml"
     shell:
-        "{params.python} {params.script} --scale {SCALE} > {log} 2>&1"
+        "{params.python} {params.script} --scale {params.scale:q} > {log} 2>&1"
         " || (tail -n 30 {log}; exit 1)"

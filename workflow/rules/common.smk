@@ -45,6 +45,9 @@ def dim_overrides(dim):
     return list(config["dim_overrides"][int(dim)])
 
 
+ROOT_GROUP_PREFIX = chr(47)  # a slash: Hydra marks an absolute group name with it
+
+
 def _defaults(path):
     """The defaults list of one Hydra file as (group, option) pairs."""
     entries = (yaml.safe_load(Path(path).read_text()) or {}).get("defaults", [])
@@ -52,9 +55,10 @@ def _defaults(path):
     for entry in entries:
         if isinstance(entry, dict):
             (group, option), = entry.items()
-            pairs.append((group.lstrip("/").split("@")[0], str(option)))
+            group = group[1:] if group.startswith(ROOT_GROUP_PREFIX) else group
+            pairs.append((group.partition("@")[0], str(option)))
         elif entry != "_self_":  # `identifiability@theorem1`: a file of this group
-            pairs.append((None, str(entry).split("@")[0]))
+            pairs.append((None, str(entry).partition("@")[0]))
     return pairs
 
 
@@ -92,3 +96,267 @@ def config_digest(overrides):
         h.update(str(f.relative_to(CONF_DIR)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+# ---- identifiability (rules in workflow/rules/identifiability.smk)
+
+def identifiability_batches(scale):
+    s = sweep(scale, "identifiability")
+    return [
+        f"results/{scale}/identifiability/batches/d{d}_{ds}_{mx}.json"
+        for d, ds, mx in itertools.product(s["dims"], s["datasets"], s["mixings"])
+    ]
+
+
+
+def identifiability_batch_overrides(wildcards):
+    s = sweep(wildcards.scale, "identifiability")
+    base = [
+        "experiment=identifiability",
+        f"dataset={wildcards.dataset}",
+        f"dataset.dim={wildcards.dim}",
+        f"mixing={wildcards.mixing}",
+        *dim_overrides(wildcards.dim),
+    ]
+    return [
+        [*base, f"lambda_w={lw}", f"lambda_r={lr}", f"seed={seed}"]
+        for lw, lr, seed in itertools.product(s["lambda_w"], s["lambda_r"], s["seeds"])
+    ]
+
+
+
+def identifiability_showcase_overrides(wildcards):
+    return {
+        name: ["experiment=identifiability", *ov]
+        for name, ov in config["showcase"]["identifiability"].items()
+    }
+
+
+
+ALIGNMENT_SETS = {
+    "corner_cut 1.5": ["corner_cut", 1.5, True],
+    "triangle": ["triangle", 0.0, False],
+    "double_cut 0.5": ["double_cut", 0.5, False],
+    "sheared 0.3": ["sheared", 0.3, False],
+    "corner_cut 0.3": ["corner_cut", 0.3, True],
+    "double_cut 0.3": ["double_cut", 0.3, False],
+    "box 0.7": ["box", 0.7, False],
+}
+
+
+
+def identifiability_alignment_overrides(wildcards):
+    s = sweep(wildcards.scale, "identifiability")
+    sets = s.get("alignment_sets", ALIGNMENT_SETS)
+    base = ["experiment=identifiability", "dataset=grid", "mixing=orthogonal"]
+    out = {
+        f"sweep_{name}": [*base, "experiment.alignment.job=sweep",
+                          f"experiment.alignment.set={kind}",
+                          f"experiment.alignment.param={param}",
+                          f"experiment.alignment.measure_boundaries={str(bool(bnd)).lower()}"]
+        for name, (kind, param, bnd) in sets.items()
+    }
+    out["showcase_a"] = [*base, "experiment.alignment.job=showcase",
+                         "experiment.alignment.set=corner_cut", "experiment.alignment.param=1.5",
+                         "experiment.alignment.showcase_c=[0.0,-0.5,0.5]"]
+    out["showcase_b"] = [*base, "experiment.alignment.job=showcase",
+                         "experiment.alignment.set=corner_cut", "experiment.alignment.param=0.3",
+                         "experiment.alignment.showcase_c=[0.0,-0.3,0.5]"]
+    out["phase"] = [*base, "experiment.alignment.job=phase",
+                    "experiment.alignment.set=corner_cut",
+                    *s.get("alignment_phase", [])]
+    return out
+
+
+# ---- on_off_density (rules in workflow/rules/on_off_density.smk)
+
+def on_off_density_sweep(scale):
+    return sweep(scale, "on_off_density")
+
+
+
+def on_off_density_threshold_names(scale):
+    s = on_off_density_sweep(scale)
+    return [*s["stimuli"], *s["family"]]
+
+
+
+def on_off_density_stimulus_overrides(scale, name):
+    s = on_off_density_sweep(scale)
+    named = {**s["stimuli"], **s["family"]}
+    return ["experiment=on_off_density", *named[name], f"stimulus.n_samples={s['n_samples']}"]
+
+
+
+def on_off_density_batches(scale):
+    s = on_off_density_sweep(scale)
+    return [f"results/{scale}/on_off_density/batches/{name}.json" for name in s["stimuli"]]
+
+
+
+def on_off_density_batch_overrides(wildcards):
+    s = on_off_density_sweep(wildcards.scale)
+    base = on_off_density_stimulus_overrides(wildcards.scale, wildcards.stimulus)
+    return [[*base, f"rho={rho}", f"lam={lam}"]
+            for rho, lam in itertools.product(s["rho"], s["lam"])]
+
+
+
+def on_off_density_threshold_overrides(wildcards):
+    return {
+        wildcards.stimulus: [
+            *on_off_density_stimulus_overrides(wildcards.scale, wildcards.stimulus),
+            "experiment.mode=threshold",
+        ]
+    }
+
+
+# ---- report (rules in workflow/rules/report.smk)
+
+REPORT_FIGURES = [
+    ("fig1_identifiability", "identifiability"),
+    ("fig2_tuning_uniqueness", "tuning_uniqueness"),
+    ("fig3_on_off", "on_off"),
+    ("ext_identifiability_cuts", "identifiability"),
+    ("ext_tuning_criteria", "tuning_criteria"),
+    ("ext_on_off_density", "on_off_density"),
+]
+
+
+
+def report_figures(scale):
+    """The (stem, experiment) pairs whose PNG some rule of this workflow produces."""
+    produced = set()
+    for r in workflow.rules:
+        for out in r.output:
+            produced.add(str(out))
+    return [(stem, exp) for stem, exp in REPORT_FIGURES
+            if f"results/{{scale}}/figures/{stem}.png" in produced]
+
+
+# ---- summary (rules in workflow/rules/summary.smk)
+
+def summary_blocks(scale):
+    return [
+        f"results/{scale}/summaries/identifiability.json",
+        f"results/{scale}/summaries/on_off_density.json",
+        f"results/{scale}/summaries/tuning_uniqueness.json",
+        f"results/{scale}/summaries/tuning_criteria.json",
+    ]
+
+
+# ---- tuning_criteria (rules in workflow/rules/tuning_criteria.smk)
+
+def tuning_criteria_batch_names(scale):
+    s = sweep(scale, "tuning_criteria")
+    t1 = s["theorem1"]
+    n_per = len(t1["lambda_w"]) * len(t1["lambda_r"]) * len(t1["seeds"])
+    # one job per Theorem 1 instance: their restart tests dominate the critical path
+    names = [
+        f"theorem1_d{d}_{ds}_{mx}_{k}"
+        for d in t1["dims"] for ds in t1["datasets"] for mx in t1["mixings"] for k in range(n_per)
+    ]
+    # one job per offset instance: the c ≈ 0 factorisations dominate and run in parallel
+    names += [f"offset_g{g}_c{c:g}" for g in s["offset"]["grid_points"] for c in s["offset"]["offsets"]]
+    names += [f"on_off_{stim}" for stim in s["on_off"]["stimuli"]]
+    names.append("contrast")
+    return names
+
+
+
+def tuning_criteria_batches(scale):
+    return [
+        f"results/{scale}/tuning_criteria/batches/{name}.json"
+        for name in tuning_criteria_batch_names(scale)
+    ]
+
+
+
+def tuning_criteria_overrides(wildcards):
+    s = sweep(wildcards.scale, "tuning_criteria")
+    base = ["experiment=tuning_criteria", f"experiment.restarts={s['restarts']}"]
+    name = wildcards.batch
+    t1 = s["theorem1"]
+    if name.startswith("theorem1_d"):
+        dim, rest = name[len("theorem1_d"):].split("_", 1)
+        dataset, mixing, k = rest.rsplit("_", 2)
+        lw, lr, seed = list(itertools.product(t1["lambda_w"], t1["lambda_r"], t1["seeds"]))[int(k)]
+        return [[*base, f"dataset={dataset}", f"dataset.dim={dim}", f"mixing={mixing}",
+                 *t1["overrides"][int(dim)], f"lambda_w={lw}", f"lambda_r={lr}", f"seed={seed}"]]
+    if name.startswith("offset_g"):
+        g, c = name[len("offset_g"):].split("_c")
+        return [[*base, "experiment.instance=offset", f"experiment.grid_points={g}",
+                 f"experiment.offset={c}"]]
+    if name.startswith("on_off_"):
+        stim, oo = name[len("on_off_"):], s["on_off"]
+        return [
+            [*base, "experiment.instance=on_off", f"experiment.stimulus={stim}",
+             f"experiment.rho={rho}", f"experiment.n_samples={oo['n_samples']}"]
+            for rho in oo["rho"]
+        ]
+    contrast = s["contrast"]
+    runs = [
+        [*base, "experiment.instance=offset", "experiment.nonnegative=false",
+         f"experiment.grid_points={contrast['grid_points']}", f"experiment.offset={c}"]
+        for c in contrast["offsets"]
+    ]
+    runs += [
+        [*base, "experiment.nonnegative=false", f"dataset={ds}", "dataset.dim=2",
+         *t1["overrides"][2], f"seed={seed}"]
+        for ds in contrast["theorem1_datasets"] for seed in contrast["theorem1_seeds"]
+    ]
+    return runs
+
+
+
+def tuning_criteria_showcase_overrides(wildcards):
+    return {
+        name: ["experiment=tuning_criteria", "experiment.keep_restarts=true", *ov]
+        for name, ov in config["showcase"]["tuning_criteria"].items()
+    }
+
+
+# ---- tuning_uniqueness (rules in workflow/rules/tuning_uniqueness.smk)
+
+TUNING_UNIQUENESS_SHOWCASE = {
+    "separated_place_cells": ["population=place", "population.overlap=0.3"],
+    "overlapping_place_cells": ["population=place", "population.overlap=1.0",
+                                "population.broad_every=3"],
+    "grid_non_integer": ["population=grid", "population.ratio=2.5"],
+    "grid_integer": ["population=grid", "population.ratio=2"],
+}
+
+
+
+def tuning_uniqueness_batch_names(scale):
+    s = sweep(scale, "tuning_uniqueness")
+    return [f"overlap_{o:g}" for o in s["overlaps"]] + [f"ratio_{r:g}" for r in s["ratios"]]
+
+
+
+def tuning_uniqueness_batches(scale):
+    return [
+        f"results/{scale}/tuning_uniqueness/batches/{name}.json"
+        for name in tuning_uniqueness_batch_names(scale)
+    ]
+
+
+
+def tuning_uniqueness_overrides(wildcards):
+    s = sweep(wildcards.scale, "tuning_uniqueness")
+    base = ["experiment=tuning_uniqueness", f"experiment.restarts={s['restarts']}"]
+    kind, value = wildcards.batch.split("_", 1)
+    if kind == "overlap":
+        return [[*base, "population=place", f"population.overlap={value}",
+                 "population.broad_every=3"]]
+    return [[*base, "population=grid", f"population.ratio={value}"]]
+
+
+
+def tuning_uniqueness_showcase_overrides(wildcards):
+    s = sweep(wildcards.scale, "tuning_uniqueness")
+    return {
+        name: ["experiment=tuning_uniqueness", f"experiment.restarts={s['restarts']}",
+               "experiment.keep_tunings=true", *ov]
+        for name, ov in TUNING_UNIQUENESS_SHOWCASE.items()
+    }

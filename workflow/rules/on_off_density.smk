@@ -7,42 +7,6 @@
 # Grids: scales.<scale>.on_off_density in conf/workflow.yaml.
 
 
-def on_off_density_sweep(scale):
-    return sweep(scale, "on_off_density")
-
-
-def on_off_density_threshold_names(scale):
-    s = on_off_density_sweep(scale)
-    return [*s["stimuli"], *s["family"]]
-
-
-def on_off_density_stimulus_overrides(scale, name):
-    s = on_off_density_sweep(scale)
-    named = {**s["stimuli"], **s["family"]}
-    return ["experiment=on_off_density", *named[name], f"stimulus.n_samples={s['n_samples']}"]
-
-
-def on_off_density_batches(scale):
-    s = on_off_density_sweep(scale)
-    return [f"results/{scale}/on_off_density/batches/{name}.json" for name in s["stimuli"]]
-
-
-def on_off_density_batch_overrides(wildcards):
-    s = on_off_density_sweep(wildcards.scale)
-    base = on_off_density_stimulus_overrides(wildcards.scale, wildcards.stimulus)
-    return [[*base, f"rho={rho}", f"lam={lam}"]
-            for rho, lam in itertools.product(s["rho"], s["lam"])]
-
-
-def on_off_density_threshold_overrides(wildcards):
-    return {
-        wildcards.stimulus: [
-            *on_off_density_stimulus_overrides(wildcards.scale, wildcards.stimulus),
-            "experiment.mode=threshold",
-        ]
-    }
-
-
 rule on_off_density_batch:
     output:
         "results/{scale}/on_off_density/batches/{stimulus}.json",
@@ -61,6 +25,8 @@ rule on_off_density_batch:
     resources:
         mem_mb=1000,
         runtime=20,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/solve_batch.py"
 
@@ -83,6 +49,8 @@ rule on_off_density_threshold:
     resources:
         mem_mb=1000,
         runtime=20,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/solve_batch.py"
 
@@ -110,5 +78,7 @@ rule on_off_density_figure:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/figure.py"

@@ -17,6 +17,8 @@ rule regress:
     resources:
         mem_mb=500,
         runtime=5,
+    conda:
+        "../../environment.yml"
     shell:
         "{params.python} -m convex_coding.pipeline.regression compare {input.summary}"
         " --reference {input.reference} --tolerances {input.tolerances}"

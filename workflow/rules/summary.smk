@@ -1,15 +1,6 @@
 # Merge the per-experiment summary blocks into results/<scale>/summary.json.
 
 
-def summary_blocks(scale):
-    return [
-        f"results/{scale}/summaries/identifiability.json",
-        f"results/{scale}/summaries/on_off_density.json",
-        f"results/{scale}/summaries/tuning_uniqueness.json",
-        f"results/{scale}/summaries/tuning_criteria.json",
-    ]
-
-
 rule summary:
     input:
         blocks=lambda wc: summary_blocks(wc.scale),
@@ -21,5 +12,7 @@ rule summary:
     resources:
         mem_mb=500,
         runtime=5,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/merge_summary.py"

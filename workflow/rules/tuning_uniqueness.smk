@@ -3,45 +3,6 @@
 # One job per sweep instance (overlap of nested place fields, grid period ratio) and one for
 # the four showcase populations (the paper's rows).
 
-TUNING_UNIQUENESS_SHOWCASE = {
-    "separated_place_cells": ["population=place", "population.overlap=0.3"],
-    "overlapping_place_cells": ["population=place", "population.overlap=1.0",
-                                "population.broad_every=3"],
-    "grid_non_integer": ["population=grid", "population.ratio=2.5"],
-    "grid_integer": ["population=grid", "population.ratio=2"],
-}
-
-
-def tuning_uniqueness_batch_names(scale):
-    s = sweep(scale, "tuning_uniqueness")
-    return [f"overlap_{o:g}" for o in s["overlaps"]] + [f"ratio_{r:g}" for r in s["ratios"]]
-
-
-def tuning_uniqueness_batches(scale):
-    return [
-        f"results/{scale}/tuning_uniqueness/batches/{name}.json"
-        for name in tuning_uniqueness_batch_names(scale)
-    ]
-
-
-def tuning_uniqueness_overrides(wildcards):
-    s = sweep(wildcards.scale, "tuning_uniqueness")
-    base = ["experiment=tuning_uniqueness", f"experiment.restarts={s['restarts']}"]
-    kind, value = wildcards.batch.split("_", 1)
-    if kind == "overlap":
-        return [[*base, "population=place", f"population.overlap={value}",
-                 "population.broad_every=3"]]
-    return [[*base, "population=grid", f"population.ratio={value}"]]
-
-
-def tuning_uniqueness_showcase_overrides(wildcards):
-    s = sweep(wildcards.scale, "tuning_uniqueness")
-    return {
-        name: ["experiment=tuning_uniqueness", f"experiment.restarts={s['restarts']}",
-               "experiment.keep_tunings=true", *ov]
-        for name, ov in TUNING_UNIQUENESS_SHOWCASE.items()
-    }
-
 
 rule tuning_uniqueness_batch:
     output:
@@ -61,6 +22,8 @@ rule tuning_uniqueness_batch:
     resources:
         mem_mb=1500,
         runtime=20,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/solve_batch.py"
 
@@ -79,6 +42,8 @@ rule tuning_uniqueness_showcase:
     resources:
         mem_mb=1500,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/solve_batch.py"
 
@@ -103,5 +68,7 @@ rule tuning_uniqueness_figure:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/figure.py"
