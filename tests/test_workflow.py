@@ -62,7 +62,22 @@ def test_quick_run_produces_certified_figures_and_summary(quick_run: Path) -> No
     assert _solve_counts(quick_run) == (0, ident["n_instances"])
 
 
-def test_quick_run_reproduces_theorems_2_and_3(quick_run: Path) -> None:
+def test_quick_run_reproduces_the_papers_figures_1_and_2(quick_run: Path) -> None:
+    for name in ("fig1_identifiability", "fig2_tuning_uniqueness"):
+        for ext in (".pdf", ".png"):
+            assert (quick_run / f"results/quick/figures/{name}{ext}").stat().st_size > 10_000
+    alignment = _summary(quick_run)["identifiability"]["alignment"]
+    assert alignment["rescues"] >= 1 and alignment["destroys"] >= 1
+    assert alignment["agreement"] == 1.0
+    assert alignment["max_boundary_error"] <= 1e-3
+    rows = _summary(quick_run)["tuning_uniqueness"]["paper_rows"]
+    expected = {"separated_place_cells": (True, False), "overlapping_place_cells": (False, True),
+                "grid_non_integer": (True, False), "grid_integer": (False, True)}
+    assert {k: (r["condition_holds"], r["rotation_found"]) for k, r in rows.items()} == expected
+    assert _summary(quick_run)["tuning_uniqueness"]["condition_vs_rotation"]["violations"] == 0
+
+
+def test_quick_run_reproduces_the_extensions(quick_run: Path) -> None:
     for name in ("ext_tuning_criteria", "ext_on_off_density"):
         for ext in (".pdf", ".png"):
             assert (quick_run / f"results/quick/figures/{name}{ext}").stat().st_size > 10_000
@@ -162,8 +177,8 @@ def test_html_report_is_self_contained_and_opens_in_chromium(quick_run: Path) ->
                    capture_output=True, timeout=300)
     html = report.read_text()
     figures = sorted(p.name for p in (quick_run / "results/quick/figures").glob("*.png"))
-    assert {"fig1_identifiability.png", "ext_tuning_criteria.png",
-            "ext_on_off_density.png"} <= set(figures)
+    assert {"fig1_identifiability.png", "fig2_tuning_uniqueness.png", "ext_tuning_criteria.png",
+            "ext_on_off_density.png", "ext_identifiability_cuts.png"} <= set(figures)
     for name in figures:  # every figure is embedded, not linked
         assert f"data:image/png;charset=utf8;filename={name};base64," in html
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"https?:", html)  # no remote
