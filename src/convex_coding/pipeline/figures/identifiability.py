@@ -196,71 +196,113 @@ def _ellipse_e(f: np.ndarray) -> np.ndarray | None:
     return circle_directions(400) @ (v * np.sqrt(w)) @ v.T
 
 
-def _showcase_panel(ax: plt.Axes, shown: Record, title: str, legend: bool) -> None:
+def _showcase_panel(ax: plt.Axes, shown: Record, title: str, ylabel: bool) -> None:
     """Hull of the centred sources, ``E`` and the certified neurons ``√μ_i ω_i``."""
     pts = np.asarray(shown["centred"]).T
     hull = pts[ConvexHull(pts).vertices]
     closed = np.vstack([hull, hull[:1]])
     verdict = _verdict(shown["solver_modular"])
-    ax.scatter(pts[:, 0], pts[:, 1], s=3, color=COLORS["neutral"], lw=0,
-               label="sources $\\tilde s$")
-    ax.plot(closed[:, 0], closed[:, 1], color="black", lw=1.0, label="hull of $\\tilde s$")
+    ax.scatter(pts[:, 0], pts[:, 1], s=2, color=COLORS["neutral"], lw=0)
+    ax.plot(closed[:, 0], closed[:, 1], color="black", lw=0.9)
     ell = _ellipse_e(np.asarray(shown["F"]))
     if ell is not None:
-        ax.plot(ell[:, 0], ell[:, 1], color=COLORS[verdict], lw=1.4,
-                label="$E=\\{x: x^\\top F^{-1}x=1\\}$")
+        ax.plot(ell[:, 0], ell[:, 1], color=COLORS[verdict], lw=1.1)
     u = np.asarray(shown["directions"]) * np.sqrt(np.asarray(shown["weights"]))[:, None]
     u = u / np.abs(u).max() * 0.9 * np.abs(pts).max()
-    for i, ui in enumerate(u):
-        ax.plot([0, ui[0]], [0, ui[1]], color=COLORS[verdict], lw=2.0,
-                label="optimal neurons $\\sqrt{\\mu_i}\\omega_i$ (scaled)" if i == 0 else None)
+    for ui in u:
+        ax.plot([0, ui[0]], [0, ui[1]], color=COLORS[verdict], lw=2.0)
     ax.set_aspect("equal")
-    ax.set_xlabel("$\\tilde s_1$")
-    ax.set_ylabel("$\\tilde s_2$")
-    ax.set_title(f"{title}\n$c$={shown['c']:+.2f}: {verdict}", fontsize=8)
-    if legend:
-        ax.legend(loc="upper left", bbox_to_anchor=(-0.3, -0.38), fontsize=7, frameon=False,
-                  ncol=2)
+    ax.set_xlabel("$\\tilde s_1$", labelpad=1)
+    if ylabel:
+        ax.set_ylabel("$\\tilde s_2$", labelpad=2)
+    ax.set_title(f"{title}\n$c$={shown['c']:+.2f}: {verdict}", pad=3)
+
+
+def _showcase_legend(ax: plt.Axes) -> None:
+    """One key for the six showcase panels (colour = the solver's verdict), on a blank axes."""
+    from matplotlib.lines import Line2D
+
+    grey, dark = COLORS["neutral"], "0.25"
+    handles = [
+        Line2D([], [], ls="none", marker="o", ms=2.5, mec="none", color=grey),
+        Line2D([], [], color="black", lw=0.9),
+        Line2D([], [], color=dark, lw=1.1),
+        Line2D([], [], color=dark, lw=2.0),
+        Line2D([], [], color=COLORS["modular"], lw=2.0),
+        Line2D([], [], color=COLORS["mixed"], lw=2.0),
+    ]
+    labels = ["sources $\\tilde s$", "hull of $\\tilde s$",
+              "$E=\\{x: x^\\top F^{-1}x=1\\}$", "neurons $\\sqrt{\\mu_i}\\,\\omega_i$ (scaled)",
+              "colour: solver modular", "colour: solver mixed"]
+    ax.axis("off")
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3,
+              frameon=False, handlelength=1.6,
+              columnspacing=1.0, borderaxespad=0.0)
 
 
 def _margin_panel(ax: plt.Axes, sweeps: Mapping[str, Record]) -> None:
     """Signed margin against c with the solver's verdicts and the predicted boundaries."""
+    from matplotlib.lines import Line2D
+
     cmap = plt.get_cmap("tab10")
+    sweep_lines = []
     for k, (name, sw) in enumerate(sweeps.items()):
         c, m = np.asarray(sw["c"]), np.asarray(sw["signed_margin"])
         mod = np.asarray(sw["solver_modular"])
-        ax.plot(c, m, color=cmap(k), lw=1.0, label=name)
-        ax.scatter(c[mod], m[mod], s=9, marker="o", color=cmap(k), lw=0)
-        ax.scatter(c[~mod], m[~mod], s=11, marker="x", color=cmap(k), lw=0.8)
+        (line,) = ax.plot(c, m, color=cmap(k), lw=1.0, label=name.replace("_", " "))
+        sweep_lines.append(line)
+        ax.scatter(c[mod], m[mod], s=7, marker="o", color=cmap(k), lw=0)
+        ax.scatter(c[~mod], m[~mod], s=9, marker="x", color=cmap(k), lw=0.7)
         for r in sw["theory_roots"]:
-            ax.axvline(r, color=cmap(k), lw=0.5, ls=":")
-    ax.scatter([], [], s=9, marker="o", color="0.3", label="solver: modular")
-    ax.scatter([], [], s=11, marker="x", color="0.3", label="solver: mixed")
-    ax.plot([], [], color="0.3", lw=0.5, ls=":", label="theory boundary")
-    ax.axhline(0, color="black", lw=0.6, label="margin 0")
+            ax.axvline(r, color=cmap(k), lw=0.6, ls=":")
+    ax.axhline(0, color="black", lw=0.6)
     ax.set_yscale("symlog", linthresh=1e-3)
-    ax.set_xlabel("mixing correlation $c$ ($A^\\top A=[[1,c],[c,1]]$)")
+    ax.set_xlabel("mixing correlation $c$\n($A^\\top A=[[1,c],[c,1]]$)")
     ax.set_ylabel("signed margin  min $\\varphi/(m^2_{\\max}\\sin\\theta)$")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5, frameon=False)
+    # keys in the column right of the axes: the swept sets, then the marks
+    key = ax.legend(handles=sweep_lines, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                    frameon=False, handlelength=1.2, borderaxespad=0.0, labelspacing=0.3,
+                    title="swept source set", title_fontsize=STYLE["legend.fontsize"],
+                    alignment="left")
+    ax.add_artist(key)
+    marks = [Line2D([], [], ls="none", marker="o", ms=3, mec="none", color="0.3"),
+             Line2D([], [], ls="none", marker="x", ms=3.5, mew=0.8, color="0.3"),
+             Line2D([], [], color="0.3", lw=0.6, ls=":"),
+             Line2D([], [], color="black", lw=0.6)]
+    ax.legend(marks, ["solver: modular", "solver: mixed", "theory boundary", "margin 0"],
+              loc="lower left", bbox_to_anchor=(1.02, 0.0), frameon=False, handlelength=1.2,
+              borderaxespad=0.0, labelspacing=0.3)
+
+
+def _boundary_branches(params: Sequence[float], roots: Sequence[Sequence[float]]
+                       ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The theory boundary as curves: the k-th smallest root at each cut depth is branch k;
+    a depth without a k-th root breaks branch k there (NaN gap)."""
+    depth = np.asarray(params, dtype=float)
+    n_branch = max((len(r) for r in roots), default=0)
+    branches = []
+    for k in range(n_branch):
+        c = np.array([sorted(r)[k] if len(r) > k else np.nan for r in roots], dtype=float)
+        branches.append((c, depth))
+    return branches
 
 
 def _phase_panel(ax: plt.Axes, phase: Record) -> None:
     """Phase diagram (c × cut depth): theory boundary and certified verdicts."""
     pts = np.asarray(phase["points"], dtype=float)
+    ax.axvline(0, color="0.75", lw=0.8, zorder=0, label="orthogonal mixing")
     for mod, marker in ((1.0, "o"), (0.0, "x")):
         sel = pts[:, 3] == mod
-        ax.scatter(pts[sel, 1], pts[sel, 0], s=10, marker=marker, lw=0.8,
+        ax.scatter(pts[sel, 1], pts[sel, 0], s=8, marker=marker,
+                   lw=0 if mod else 0.7, zorder=2,
                    color=COLORS[_verdict(bool(mod))], label=f"solver: {_verdict(bool(mod))}")
-    first = True
-    for p, roots in zip(phase["params"], phase["roots"], strict=True):
-        if roots:
-            ax.scatter(roots, [p] * len(roots), s=6, color="black", marker="|",
-                       label="theory boundary" if first else None)
-            first = False
-    ax.axvline(0, color="0.8", lw=0.6, label="orthogonal mixing")
+    for k, (c, depth) in enumerate(_boundary_branches(phase["params"], phase["roots"])):
+        ax.plot(c, depth, color="black", lw=1.3, zorder=3,
+                label="theory boundary" if k == 0 else None)
     ax.set_xlabel("mixing correlation $c$")
     ax.set_ylabel("cut depth")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5, frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False,
+              handlelength=1.6, columnspacing=1.0, borderaxespad=0.2)
 
 
 def _agreement_panel(ax: plt.Axes, records: Sequence[Record]) -> None:
@@ -289,35 +331,49 @@ def _agreement_panel(ax: plt.Axes, records: Sequence[Record]) -> None:
     ax.set_yscale("symlog", linthresh=1e-4)
     ax.set_ylim(-1e-5, 1.5)
     ax.set_xlabel("theory: signed margin  min $\\varphi/(m^2_{\\max}\\sin\\theta)$")
-    ax.set_ylabel("solver: off-axis weight share")
-    ax.set_title(f"agreement {agree.sum()}/{len(agree)}", fontsize=8)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6.5, frameon=False)
+    ax.set_ylabel("solver: off-axis\nweight share")
+    ax.set_title(f"random sweep: agreement {agree.sum()}/{len(agree)}")
+    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.92), frameon=False,
+              handlelength=1.0, borderaxespad=0.2)
+
+
+def _label(fig: plt.Figure, ax: plt.Axes, label: str, x: float) -> None:
+    """Bold panel letter at figure-x ``x``, level with the top of the axes' title area."""
+    top = ax.get_position().y1
+    fig.text(x, top + 0.035, label, fontsize=12, fontweight="bold", va="bottom", ha="left")
 
 
 def render_fig1(payload: Record, records: Sequence[Record], paths: Sequence[str | Path]) -> None:
     """The paper's Figure 1: (a) rescue, (b) destroy, (c) margin vs c, (d) phase diagram,
-    (e) agreement over the random sweep."""
+    (e) agreement over the random sweep.
+
+    One 4 × 6 grid: rows a and b (three showcases each, columns 0–2) beside panel c
+    (column 4, its keys in column 5; column 3 is a spacer), a key row for the showcases,
+    then d (columns 0–2) and e (columns 4–5).
+    """
     with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(13, 8.5))
-        grid = fig.add_gridspec(3, 6, hspace=0.8, wspace=1.0)
-        for row, (key, label) in enumerate((("panel_a", "a"), ("panel_b", "b"))):
-            for j, (shown, name) in enumerate(zip(payload[key], ("orthonormal", "aligned",
-                                                                  "anti-aligned"),
-                                                  strict=True)):
+        fig = plt.figure(figsize=(7.5, 5.6))
+        grid = fig.add_gridspec(4, 6, height_ratios=[1.0, 1.0, 0.27, 1.05],
+                                width_ratios=[1, 1, 1, 0.12, 1.8, 0.95],
+                                left=0.07, right=0.97, top=0.94, bottom=0.07,
+                                hspace=0.8, wspace=0.45)
+        names = ("orthonormal", "aligned", "anti-aligned")
+        for row, key in enumerate(("panel_a", "panel_b")):
+            for j, (shown, name) in enumerate(zip(payload[key], names, strict=True)):
                 ax = fig.add_subplot(grid[row, j])
-                _showcase_panel(ax, shown, name, legend=(row == 0 and j == 0))
-                if j == 0:  # left of the two-line title
-                    ax.text(-0.6, 1.12, label, transform=ax.transAxes, fontsize=12,
-                            fontweight="bold", va="bottom", ha="left")
-        ax_c = fig.add_subplot(grid[0:2, 3:5])
+                _showcase_panel(ax, shown, name, ylabel=(j == 0))
+        _showcase_legend(fig.add_subplot(grid[2, 0:3]))
+        ax_c = fig.add_subplot(grid[0:2, 4])
         _margin_panel(ax_c, payload["sweeps"])
-        panel_label(ax_c, "c")
-        ax_d = fig.add_subplot(grid[2, 1:3])
+        ax_d = fig.add_subplot(grid[3, 0:3])
         _phase_panel(ax_d, payload["phase"])
-        panel_label(ax_d, "d")
-        ax_e = fig.add_subplot(grid[2, 4:6])
+        ax_e = fig.add_subplot(grid[3, 4:6])
         _agreement_panel(ax_e, records)
-        panel_label(ax_e, "e")
+        for ax, label in ((fig.axes[0], "a"), (fig.axes[3], "b")):
+            _label(fig, ax, label, 0.0)
+        for ax, label in ((ax_c, "c"), (ax_e, "e")):
+            _label(fig, ax, label, ax.get_position().x0 - 0.085)
+        _label(fig, ax_d, "d", 0.0)
         save(fig, paths)
 
 
