@@ -10,11 +10,14 @@ sm = snakemake  # noqa: F821
 entries = []
 for (stem, name), png, caption in zip(sm.params.figures, sm.input.pngs, sm.input.captions,
                                       strict=True):
+    # the stem decides the section (ext_* = extension), since one experiment (identifiability)
+    # draws both a paper figure and an extension figure
+    paper = not stem.startswith("ext_")
     try:
         exp = registry.get(name)
-        title, paper = exp.title, bool(exp.paper)
+        title = exp.title if bool(exp.paper) == paper else f"Extension: {stem}"
     except Exception:  # an experiment not (yet) registered: named by its stem
-        title, paper = stem, stem.startswith("fig")
+        title = stem
     entries.append(FigureEntry(stem, name, title, paper, Path(png).read_bytes(),
                                Path(caption).read_text()))
 summary = json.loads(Path(sm.input.summary).read_text())
