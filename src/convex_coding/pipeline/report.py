@@ -138,8 +138,8 @@ def end_of_run_message(scale: str, summary: Mapping[str, object]) -> str:
     lines = [f"Finished ({scale} scale).",
              f"  figures: results/{scale}/figures/*.png, *.pdf",
              f"  summary: results/{scale}/summary.json",
-             f"  report:  results/{scale}/report.html (snakemake results/{scale}/report.html"
-             f" --config scale={scale})",
+             f"  report:  results/{scale}/report.html (snakemake --cores 1"
+             f" results/{scale}/report.html --config scale={scale})",
              "Agreement with theory:"]
     agreements = _agreements(summary)
     lines.extend(agreements or ["  (no agreement numbers in summary.json)"])
