@@ -95,6 +95,8 @@ def test_end_of_run_message():
     assert "results/quick/report.html" in msg
     assert "identifiability.agreement = 1" in msg
     assert "tuning_criteria.agreement = 0.9583" in msg
+    assert "in 68 s" in end_of_run_message("quick", SUMMARY, wall_seconds=68.2)
+    assert " s." not in msg
 
 
 @pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium is not installed")

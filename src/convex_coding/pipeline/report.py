@@ -133,9 +133,11 @@ def _agreements(block: object, prefix: str = "") -> list[str]:
     return out
 
 
-def end_of_run_message(scale: str, summary: Mapping[str, object]) -> str:
-    """Where the outputs of ``scale`` are and the headline agreements of ``summary``."""
-    lines = [f"Finished ({scale} scale).",
+def end_of_run_message(scale: str, summary: Mapping[str, object],
+                       wall_seconds: float | None = None) -> str:
+    """Where the outputs of ``scale`` are, the headline agreements of ``summary``, wall time."""
+    took = "" if wall_seconds is None else f" in {wall_seconds:.0f} s"
+    lines = [f"Finished ({scale} scale){took}.",
              f"  figures: results/{scale}/figures/*.png, *.pdf",
              f"  summary: results/{scale}/summary.json",
              f"  report:  results/{scale}/report.html (snakemake --cores 1"
