@@ -2,6 +2,7 @@
 # digest of the Hydra files each job reads (a job reruns when one of them changes).
 import hashlib
 import itertools
+import re
 import sys
 from pathlib import Path
 
@@ -216,24 +217,18 @@ def on_off_density_threshold_overrides(wildcards):
 REPORT_FIGURES = [
     ("fig1_identifiability", "identifiability"),
     ("fig2_tuning_uniqueness", "tuning_uniqueness"),
-    ("fig3_on_off", "on_off"),
     ("ext_identifiability_cuts", "identifiability"),
     ("ext_tuning_criteria", "tuning_criteria"),
     ("ext_on_off_density", "on_off_density"),
 ]
 
 
-
 def report_figures(scale):
     """The (stem, experiment) pairs whose PNG some rule of this workflow produces."""
-    produced = set()
-    for r in workflow.rules:
-        for out in r.output:
-            produced.add(str(out))
+    produced = {re.sub(r"\{(\w+),[^}]*\}", r"{\1}", str(out))  # drop inline constraints
+                for r in workflow.rules for out in r.output}
     return [(stem, exp) for stem, exp in REPORT_FIGURES
             if f"results/{{scale}}/figures/{stem}.png" in produced]
-
-
 # ---- summary (rules in workflow/rules/summary.smk)
 
 def summary_blocks(scale):

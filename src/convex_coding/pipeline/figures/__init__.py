@@ -18,19 +18,9 @@ COLORS = {
     "error": "#000000",
 }
 
-STYLE = {
-    "font.size": 9,
-    "axes.titlesize": 9,
-    "axes.labelsize": 9,
-    "legend.fontsize": 8,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "savefig.dpi": 200,
-    "pdf.fonttype": 42,
-    "svg.hashsalt": "convex-coding",
-}
+#: the one figure style (``convex_coding.mplstyle`` beside this file): fonts, sizes, dpi
+STYLE_FILE = Path(__file__).with_name("convex_coding.mplstyle")
+STYLE = dict(matplotlib.rc_params_from_file(STYLE_FILE, use_default_template=False))
 
 
 def panel_label(ax: plt.Axes, label: str) -> None:
