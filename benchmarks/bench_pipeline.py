@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, load_results, machine, results_path, write_section
 
-ITEMS = ("Snakefile", "conf", "workflow", "profiles")
+ITEMS = ("Snakefile", "conf", "workflow", "profiles", "environment.yml")
 
 
 def copy_workflow(dest: Path, repo: Path = REPO) -> Path:

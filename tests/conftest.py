@@ -38,7 +38,7 @@ def random_problem(seed: int, kind: str, mixing: str, dim: int = 2,
 def copy_workflow(dest: Path) -> Path:
     """A runnable copy of the workflow (Snakefile, configs, rules, profiles, references)."""
     dest.mkdir(parents=True)
-    for item in ("Snakefile", "conf", "workflow", "profiles"):
+    for item in ("Snakefile", "conf", "workflow", "profiles", "environment.yml"):
         src = REPO / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
     shutil.copytree(REPO / "results" / "reference", dest / "results" / "reference")
