@@ -2,6 +2,7 @@
 # digest of the Hydra files each job reads (a job reruns when one of them changes).
 import hashlib
 import itertools
+import os
 import re
 import sys
 from pathlib import Path
@@ -29,6 +30,8 @@ if SCALE not in SCALES:
     raise ValueError(f"scale={SCALE!r} is invalid; allowed: {', '.join(SCALES)}")
 CACHE_DIR = config["cache_dir"]
 CONF_DIR = str(Path(workflow.basedir) / "conf")  # Hydra configs of this checkout
+# the same folder as a job param: relative, so a moved or copied checkout reruns nothing
+CONF_PARAM = os.path.relpath(CONF_DIR)
 
 
 wildcard_constraints:

@@ -9,7 +9,7 @@ rule identifiability_batch:
         overrides=identifiability_batch_overrides,
         config_digest=lambda wc: config_digest(identifiability_batch_overrides(wc)),
         cache_dir=CACHE_DIR,
-        conf_dir=CONF_DIR,
+        conf_dir=CONF_PARAM,
     log:
         "results/{scale}/logs/identifiability/d{dim}_{dataset}_{mixing}.log",
     benchmark:
@@ -31,7 +31,7 @@ rule identifiability_showcase:
         overrides=identifiability_showcase_overrides,
         config_digest=lambda wc: config_digest(identifiability_showcase_overrides(wc)),
         cache_dir=CACHE_DIR,
-        conf_dir=CONF_DIR,
+        conf_dir=CONF_PARAM,
     log:
         "results/{scale}/logs/identifiability/showcase.log",
     threads: 1
@@ -57,7 +57,7 @@ rule identifiability_alignment:
         overrides=identifiability_alignment_overrides,
         config_digest=lambda wc: config_digest(identifiability_alignment_overrides(wc)),
         cache_dir=CACHE_DIR,
-        conf_dir=CONF_DIR,
+        conf_dir=CONF_PARAM,
     log:
         "results/{scale}/logs/identifiability/alignment.log",
     benchmark:

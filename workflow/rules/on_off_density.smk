@@ -16,7 +16,7 @@ rule on_off_density_batch:
         overrides=on_off_density_batch_overrides,
         config_digest=lambda wc: config_digest(on_off_density_batch_overrides(wc)),
         cache_dir=CACHE_DIR,
-        conf_dir=CONF_DIR,
+        conf_dir=CONF_PARAM,
     log:
         "results/{scale}/logs/on_off_density/batch_{stimulus}.log",
     benchmark:
@@ -40,7 +40,7 @@ rule on_off_density_threshold:
         overrides=on_off_density_threshold_overrides,
         config_digest=lambda wc: config_digest(on_off_density_threshold_overrides(wc)),
         cache_dir=CACHE_DIR,
-        conf_dir=CONF_DIR,
+        conf_dir=CONF_PARAM,
     log:
         "results/{scale}/logs/on_off_density/threshold_{stimulus}.log",
     benchmark:

@@ -12,7 +12,7 @@ rule tuning_criteria_batch:
         overrides=tuning_criteria_overrides,
         config_digest=lambda wc: config_digest(tuning_criteria_overrides(wc)),
         cache_dir=CACHE_DIR,
-        conf_dir=CONF_DIR,
+        conf_dir=CONF_PARAM,
     log:
         "results/{scale}/logs/tuning_criteria/{batch}.log",
     benchmark:
@@ -36,7 +36,7 @@ rule tuning_criteria_showcase:
         overrides=tuning_criteria_showcase_overrides,
         config_digest=lambda wc: config_digest(tuning_criteria_showcase_overrides(wc)),
         cache_dir=CACHE_DIR,
-        conf_dir=CONF_DIR,
+        conf_dir=CONF_PARAM,
     log:
         "results/{scale}/logs/tuning_criteria/showcase.log",
     threads: 1

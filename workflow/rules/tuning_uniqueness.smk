@@ -11,7 +11,7 @@ rule tuning_uniqueness_batch:
         overrides=tuning_uniqueness_overrides,
         config_digest=lambda wc: config_digest(tuning_uniqueness_overrides(wc)),
         cache_dir=CACHE_DIR,
-        conf_dir=CONF_DIR,
+        conf_dir=CONF_PARAM,
     log:
         "results/{scale}/logs/tuning_uniqueness/{batch}.log",
     benchmark:
@@ -35,7 +35,7 @@ rule tuning_uniqueness_showcase:
         overrides=tuning_uniqueness_showcase_overrides,
         config_digest=lambda wc: config_digest(tuning_uniqueness_showcase_overrides(wc)),
         cache_dir=CACHE_DIR,
-        conf_dir=CONF_DIR,
+        conf_dir=CONF_PARAM,
     log:
         "results/{scale}/logs/tuning_uniqueness/showcase.log",
     threads: 1

@@ -9,6 +9,6 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(mes
 records = run_batch(
     snakemake.params.overrides,  # noqa: F821
     snakemake.params.cache_dir,  # noqa: F821
-    conf_dir=Path(snakemake.params.conf_dir),  # noqa: F821
+    conf_dir=Path(snakemake.params.conf_dir).resolve(),  # noqa: F821
 )
 write_json(snakemake.output[0], records)  # noqa: F821
