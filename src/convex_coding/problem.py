@@ -29,7 +29,7 @@ import numpy as np
 
 from .pricing import PricingResult, price_affine, price_nonnegative
 from .problem_terms import Constraint, Term
-from .solvers import SolverError, SolverSettings
+from .solvers import SolverError, SolverSettings, relaxed_settings
 
 __all__ = ["PRECISE", "Problem", "Result"]
 
@@ -43,15 +43,7 @@ def retries(settings: SolverSettings) -> list[SolverSettings]:
     """``settings``, then (Clarabel) stronger iterative refinement, then tolerances 1e-9,
     1e-8 and 1e-7: the retries of a degenerate conic solve that ended
     ``optimal_inaccurate``.  The status still requires the gap ≤ ``gap_tol``."""
-    out = [settings]
-    if settings.name.upper() == "CLARABEL":
-        refine = {"iterative_refinement_reltol": 1e-14, "iterative_refinement_abstol": 1e-14,
-                  "iterative_refinement_max_iter": 50}
-        out.append(SolverSettings(settings.name, {**settings.options, **refine}))
-        out += [SolverSettings(settings.name, {**settings.options, **refine, "tol_gap_abs": tol,
-                                               "tol_gap_rel": tol, "tol_feas": tol})
-                for tol in (1e-9, 1e-8, 1e-7)]
-    return out
+    return relaxed_settings(settings, tolerances=(1e-9, 1e-8, 1e-7))
 
 
 Mode = Literal["certify", "psd", "dnn", "dictionary"]

@@ -134,16 +134,17 @@ def solve_checked(problem: cp.Problem, settings: SolverSettings) -> SolveReport:
     )
 
 
-def relaxed_settings(settings: SolverSettings) -> list[SolverSettings]:
+def relaxed_settings(settings: SolverSettings,
+                     tolerances: tuple[float, ...] = (1e-9, 1e-8)) -> list[SolverSettings]:
     """The retries of a degenerate conic solve that ended ``optimal_inaccurate``:
     ``settings``, then for CLARABEL the same with stronger iterative refinement, then
-    tolerances 1e-9 and 1e-8 (with refinement).  Other solvers are tried once."""
+    each of ``tolerances`` (with refinement).  Other solvers are tried once."""
     out = [settings]
-    if settings.name == "CLARABEL":
+    if settings.name.upper() == "CLARABEL":
         refine = {"iterative_refinement_reltol": 1e-14, "iterative_refinement_abstol": 1e-14,
                   "iterative_refinement_max_iter": 50}
         out.append(SolverSettings(settings.name, {**settings.options, **refine}))
-        for tol in (1e-9, 1e-8):
+        for tol in tolerances:
             opts = {**settings.options, **refine,
                     "tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol}
             out.append(SolverSettings(settings.name, opts))
