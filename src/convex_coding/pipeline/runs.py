@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,22 @@ from . import registry
 from .cache import ResultCache
 from .config import require
 
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
+
+def find_conf_dir() -> Path:
+    """The Hydra config folder, found through the package: ``convex_coding/conf``.
+
+    An installed wheel carries the configs there as package data; in a checkout
+    ``src/convex_coding/conf`` is a symlink to the top-level ``conf/`` (resolved, so paths
+    name the real files).  A checkout whose symlink was lost (e.g. an archive without
+    symlinks) falls back to ``<checkout>/conf``.
+    """
+    packaged = Path(str(resources.files("convex_coding") / "conf"))
+    if (packaged / "config.yaml").is_file():
+        return packaged.resolve()
+    return Path(__file__).resolve().parents[3] / "conf"
+
+
+CONF_DIR = find_conf_dir()
 
 
 def run_config(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
