@@ -5,7 +5,14 @@ costs, numerical settings, solver and package version).  Entries are written to 
 temporary file in the same folder, flushed to disk and renamed, so a killed run
 leaves either a complete entry or none.  Each entry stores the checksum of its payload;
 an entry that does not parse, whose key or checksum does not match, is treated as a
-miss and moved aside (``*.corrupt``), never used.
+miss and moved aside (``*.corrupt``), never used.  A checksum-valid entry is used only after
+its experiment's ``verify`` re-checks it (fields and certificate, from the stored numbers);
+a failing one is moved aside (``*.rejected``), logged and recomputed.
+
+An instance whose solve is deterministically *not* certified is stored as an
+*uncertified* entry (its reason, no result) under the same key: :meth:`ResultCache.get`
+raises :class:`~.errors.UncertifiedError` for it, so it is never used as a result, and the
+failing solve is not repeated until the code or the inputs (hence the key) change.
 """
 
 from __future__ import annotations
@@ -22,7 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from .errors import CertificateError, UncertifiedError
+
 FORMAT = 1
+#: payload of an uncertified entry: ``{UNCERTIFIED: True, "reason": "..."}``
+UNCERTIFIED = "uncertified"
 
 log = logging.getLogger("convex_coding.cache")
 
@@ -123,7 +134,8 @@ class ResultCache:
 
         ``verify(payload)`` re-checks the stored result (its certificate, its fields); if
         it raises, the entry is moved aside (``*.rejected``), logged, and ``None`` is
-        returned so the caller solves again.
+        returned so the caller solves again.  An uncertified entry (:meth:`put_uncertified`)
+        raises :class:`~.errors.UncertifiedError` with its recorded reason.
         """
         path = self.path(key)
         try:
@@ -141,6 +153,18 @@ class ResultCache:
             valid = False
         if not valid:
             self._quarantine(path)
+            return None
+        if isinstance(payload, dict) and payload.get(UNCERTIFIED) is True:
+            reason = payload.get("reason")
+            if isinstance(reason, str) and reason:
+                raise UncertifiedError(f"{reason} (recorded as uncertified in {path}; not "
+                                       "solved again until the code or the inputs change)")
+            log.warning("cache entry %s: uncertified entry without a reason; moved aside",
+                        key[:12])
+            self._quarantine(path, ".rejected")
+            return None
+        if not isinstance(payload, dict):
+            self._quarantine(path, ".rejected")
             return None
         if verify is not None:
             try:
@@ -165,9 +189,90 @@ class ResultCache:
         atomic_write_text(path, canonical_json(entry))
         return path
 
+    def put_uncertified(self, key: str, reason: str) -> Path:
+        """Record that the instance under ``key`` is not certified (no result), so a rerun
+        raises :class:`~.errors.UncertifiedError` at once instead of solving again."""
+        return self.put(key, {UNCERTIFIED: True, "reason": str(reason) or "not certified"})
+
     @staticmethod
     def _quarantine(path: Path, suffix: str = ".corrupt") -> None:
         try:
             os.replace(path, path.with_suffix(suffix))
         except OSError:
             pass
+
+
+def solve_cached(cache: ResultCache | None, key: str, solve: Callable[[], dict[str, Any]],
+                 verify: Callable[[dict[str, Any]], None] | None = None,
+                 ) -> tuple[dict[str, Any], bool]:
+    """``(payload, cache_hit)``: the verified cached payload, or ``solve()`` stored.
+
+    A :class:`~.errors.CertificateError` from ``solve`` (deterministic for fixed inputs,
+    code and solver) is recorded as an uncertified entry under ``key`` and re-raised; a
+    later call raises :class:`~.errors.UncertifiedError` without solving.  Other errors
+    (a missing solver, memory, a kill) record nothing.
+    """
+    if cache is None:
+        return solve(), False
+    payload = cache.get(key, verify=verify)
+    if payload is not None:
+        return payload, True
+    try:
+        payload = solve()
+    except UncertifiedError:
+        raise  # an input of this instance is recorded as uncertified: so is nothing here
+    except CertificateError as exc:
+        cache.put_uncertified(key, str(exc))
+        raise
+    cache.put(key, payload)
+    return payload, False
+
+
+Schema = dict[str, Any]
+
+
+def check_fields(payload: Any, schema: Schema, where: str = "payload") -> None:
+    """Raise :class:`~.errors.CertificateError` unless ``payload`` has every field of
+    ``schema`` with the right kind of value.
+
+    ``schema`` maps a field to ``float`` (a finite number), ``"number?"`` (a finite number
+    or null), ``int``, ``bool``, ``str``, ``list`` (a list), ``"matrix"`` (a non-empty list
+    of equally long lists of finite numbers) or a nested schema (a dict).
+    """
+    if not isinstance(payload, dict):
+        raise CertificateError(f"cached {where} is not an object")
+    for name, kind in schema.items():
+        field = f"{where}.{name}"
+        if name not in payload:
+            raise CertificateError(f"cached {field} is missing")
+        value = payload[name]
+        if isinstance(kind, dict):
+            check_fields(value, kind, field)
+        elif not _is_kind(value, kind):
+            raise CertificateError(f"cached {field}={str(value)[:40]} is not a {kind}")
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _is_kind(value: Any, kind: Any) -> bool:
+    if kind is float:
+        return _finite(value)
+    if kind == "number?":
+        return value is None or _finite(value)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is str:
+        return isinstance(value, str)
+    if kind is list:
+        return isinstance(value, list)
+    if kind == "matrix?":
+        return value is None or _is_kind(value, "matrix")
+    if kind == "matrix":
+        return (isinstance(value, list) and len(value) > 0
+                and all(isinstance(r, list) and len(r) == len(value[0])
+                        and all(_finite(x) for x in r) for r in value))
+    raise ValueError(f"unknown schema kind {kind!r}")

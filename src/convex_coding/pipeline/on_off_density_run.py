@@ -21,6 +21,7 @@ from ..on_off_density import (
     closed_form_norm,
     cost,
     is_symmetric,
+    lifetime_density,
     measured_threshold,
     outer_bound,
     outer_bound_symmetric,
@@ -28,9 +29,17 @@ from ..on_off_density import (
     q_space_cost,
     solve_on_off,
     stimulus_samples,
+    support_value,
 )
 from ..solvers import SolverError, SolverSettings, solver_version
-from .cache import ResultCache, array_digest, code_digest, content_key
+from .cache import (
+    ResultCache,
+    array_digest,
+    check_fields,
+    code_digest,
+    content_key,
+    solve_cached,
+)
 from .config import is_int, is_real, require, solver_settings
 from .errors import CertificateError
 from .experiment import Experiment, Inputs
@@ -183,6 +192,7 @@ def solve_core(x: np.ndarray, rho: float, settings: SolverSettings,
             "max_monotone_extent": an.max_monotone_extent,
         },
         "n_samples": t,
+        "certificate": {"dual": sol.dual.tolist()},
     }
 
 
@@ -209,6 +219,7 @@ def record_for_lambda(core: dict[str, Any], rho: float, lam: float) -> dict[str,
         "measured": core["measured"],
         "n_samples": t,
         "package_version": __version__,
+        "certificate": core["certificate"],
     }
 
 
@@ -252,6 +263,150 @@ def threshold_and_certify(x: np.ndarray, settings: SolverSettings,
     }
 
 
+#: defaults of conf/experiment/on_off_density.yaml: the generic check's tolerances
+DEFAULT_NUMERICS = {"certificate_tol": 1e-6, "value_tol": 1e-6, "threshold_tol": 1e-3}
+
+_CODE = {"atoms": "matrix", "weights": list, "signs": list, "min_reduced_cost": float,
+         "gap_inner_lower": float, "gap_inner_outer": float, "complementarity": float,
+         "status": str, "solver": str}
+_MEASURED = {"on_off": bool, "covering_pair": bool, "monotone_share": float,
+             "n_tunings": int, "centres": list, "widths": list}
+CORE_SCHEMA = {"rho_star": float, "closed_form_norm": float,
+               "norms": {"inner": float, "lower": float, "exact": float},
+               "at_unit_lambda": {"outer": float, "q_space": float}, "solution": _CODE,
+               "measured": _MEASURED, "n_samples": int, "certificate": {"dual": list}}
+RESULT_SCHEMA = {"theory": {"rho_star": float, "pair_optimal": bool, "cost": float},
+                 "solution": {**_CODE, "inner": float, "lower": float, "outer": float,
+                              "exact": float, "q_space": float},
+                 "measured": _MEASURED, "n_samples": int, "certificate": {"dual": list}}
+THRESHOLD_SCHEMA = {"theory": {"rho_star": float},
+                    "measured": {"threshold": float, "bracket": list, "difference": float,
+                                 "n_solves": int},
+                    "solution": {"min_reduced_cost": float, "max_gap_inner_lower": float,
+                                 "status": str},
+                    "n_samples": int}
+
+
+def _rel_diff(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(a), abs(b), 1e-300)
+
+
+def _check_numbers(sol: dict[str, Any], numerics: dict) -> None:
+    """The stored certificate numbers against the run's tolerances."""
+    cert, val = numerics["certificate_tol"], numerics["value_tol"]
+    if sol["min_reduced_cost"] < -cert:
+        raise CertificateError(f"cached optimum: an atom with reduced cost "
+                               f"{sol['min_reduced_cost']:.3g} exists (allowed ≥ −{cert:.1g})")
+    for what in ("gap_inner_lower", "complementarity"):
+        if not -val <= sol[what] <= val:
+            raise CertificateError(f"cached optimum: {what}={sol[what]:.3g} exceeds {val:.1g}")
+    if sol["gap_inner_outer"] > val:
+        raise CertificateError(f"cached optimum: outer below inner by {sol['gap_inner_outer']:.3g}")
+    if sol["status"] != "optimal":
+        raise CertificateError(f"cached optimum: status {sol['status']!r}")
+
+
+def _check_code(x: np.ndarray, rho: float, sol: dict[str, Any], inner_norm: float,
+                lower_norm: float, dual: list, numerics: dict) -> None:
+    """Re-certify a stored code on the rebuilt stimulus (no solve): the tunings are unit,
+    nonnegative, of density ≤ ρ, reproduce ``x`` with total weight ``‖x‖_ρ`` (the inner
+    value), and the stored dual ``g`` proves it optimal: exact pricing ``1 − h(±g)² ≥ −tol``
+    and the lower bound ``gᵀx / max(1, h(±g))`` within ``value_tol`` of the inner value."""
+    tol = numerics["value_tol"]
+    y = np.asarray(sol["atoms"], dtype=float).T  # T × K
+    w = np.asarray(sol["weights"], dtype=float)
+    sign = np.asarray(sol["signs"], dtype=float)
+    g = np.asarray(dual, dtype=float)
+    t = len(x)
+    if y.shape[0] != t or w.shape != (y.shape[1],) or sign.shape != w.shape or g.shape != (t,):
+        raise CertificateError("cached code: atoms, weights, signs and dual differ in size")
+    if np.any(w <= 0) or not np.all(np.isin(sign, (-1.0, 1.0))):
+        raise CertificateError("cached code: weights must be positive and signs ±1")
+    if np.any(y < -1e-12) or not np.allclose(np.linalg.norm(y, axis=0), 1.0, atol=1e-9):
+        raise CertificateError("cached code: tunings are not nonnegative unit vectors")
+    if np.any(lifetime_density(y) > rho * (1 + 1e-7)):
+        raise CertificateError(f"cached code: a tuning is denser than ρ = {rho}")
+    residual = np.linalg.norm(y @ (sign * w) - x) / np.linalg.norm(x)
+    if residual > tol:
+        raise CertificateError(f"cached code does not reproduce the stimulus ({residual:.2g})")
+    if _rel_diff(w.sum(), inner_norm) > 1e-9:
+        raise CertificateError(f"cached inner value {inner_norm:.10g} is not the code's "
+                               f"total weight {w.sum():.10g}")
+    h = float(np.max(support_value(np.column_stack([g, -g]), rho)))
+    if 1.0 - h ** 2 < -numerics["certificate_tol"]:
+        raise CertificateError(f"cached dual: exact reduced cost {1.0 - h ** 2:.3g} < 0")
+    lower = float(g @ x) / max(1.0, h)
+    if (inner_norm - lower) / inner_norm > tol or _rel_diff(lower, lower_norm) > 1e-7:
+        raise CertificateError(f"cached optimum: the stored dual bounds the value by "
+                               f"{lower:.10g}, the code costs {inner_norm:.10g}: not optimal")
+
+
+def verify_core(payload: dict[str, Any], x: np.ndarray, rho: float,
+                numerics: dict) -> None:
+    """A cached λ-free core (see :func:`solve_core`), re-certified on ``x``."""
+    check_fields(payload, CORE_SCHEMA)
+    _check_numbers(payload["solution"], numerics)
+    n = payload["norms"]
+    _check_code(x, rho, payload["solution"], n["inner"], n["lower"],
+                payload["certificate"]["dual"], numerics)
+    if (_rel_diff(payload["closed_form_norm"], closed_form_norm(x, rho)) > 1e-12
+            or _rel_diff(payload["rho_star"], predicted_threshold(x)) > 1e-12):
+        raise CertificateError("cached closed form or ρ* differs from the stimulus'")
+
+
+def verify_result(payload: dict[str, Any], x: np.ndarray, rho: float, lam: float,
+                  numerics: dict) -> None:
+    """A cached instance at one ρ and λ, re-certified on ``x``."""
+    check_fields(payload, RESULT_SCHEMA)
+    sol, th, t = payload["solution"], payload["theory"], len(x)
+    _check_numbers(sol, numerics)
+    unit = cost(1.0, lam, t)
+    _check_code(x, rho, sol, sol["inner"] / unit, sol["lower"] / unit,
+                payload["certificate"]["dual"], numerics)
+    rho_star = predicted_threshold(x)
+    if (_rel_diff(th["rho_star"], rho_star) > 1e-12
+            or _rel_diff(th["cost"], cost(closed_form_norm(x, rho), lam, t)) > 1e-12
+            or th["pair_optimal"] != bool(rho >= rho_star)):
+        raise CertificateError("cached theory (ρ*, closed-form cost) differs from the stimulus'")
+
+
+def verify_threshold(payload: dict[str, Any], x: np.ndarray, rho: float | None,
+                     lam: float, numerics: dict) -> None:
+    """A cached threshold: fields, ρ* of ``x``, the bracket holding the measured value and
+    no wider than the tolerance, and the certificates of its solves within tolerance."""
+    check_fields(payload, THRESHOLD_SCHEMA)
+    m, sol = payload["measured"], payload["solution"]
+    rho_star = predicted_threshold(x)
+    b = m["bracket"]
+    ok = len(b) == 2 and all(isinstance(v, int | float) and np.isfinite(v) for v in b)
+    if not ok or not b[0] <= m["threshold"] <= b[1] or b[1] - b[0] > numerics["threshold_tol"]:
+        raise CertificateError(f"cached threshold {m['threshold']} is not inside a bracket "
+                               f"narrower than {numerics['threshold_tol']:g}")
+    if (_rel_diff(payload["theory"]["rho_star"], rho_star) > 1e-12
+            or abs(m["difference"] - (m["threshold"] - rho_star)) > 1e-12):
+        raise CertificateError("cached ρ* or difference differs from the stimulus'")
+    if sol["min_reduced_cost"] < -numerics["certificate_tol"]:
+        raise CertificateError(f"cached threshold: an atom with reduced cost "
+                               f"{sol['min_reduced_cost']:.3g} exists in one of its solves")
+    if not 0 <= sol["max_gap_inner_lower"] <= numerics["value_tol"] or sol["status"] != "optimal":
+        raise CertificateError("cached threshold: a solve's gap exceeds the tolerance")
+
+
+def verify_any(payload: dict[str, Any]) -> None:
+    """The experiment's generic check (fields and stored numbers; the stimulus is not
+    known here): a threshold, an instance at one λ, or a λ-free core."""
+    if not isinstance(payload, dict):
+        raise CertificateError("cached payload is not an object")
+    num = DEFAULT_NUMERICS
+    if "threshold" in payload.get("measured", {}):
+        check_fields(payload, THRESHOLD_SCHEMA)
+        if payload["solution"]["min_reduced_cost"] < -num["certificate_tol"]:
+            raise CertificateError("cached threshold: negative reduced cost")
+        return
+    check_fields(payload, CORE_SCHEMA if "norms" in payload else RESULT_SCHEMA)
+    _check_numbers(payload["solution"], num)
+
+
 def run_on_off_density(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
     """Validate, build, look up or solve, and return the instance's record."""
     validate_on_off_density(cfg)
@@ -262,22 +417,21 @@ def run_on_off_density(cfg: DictConfig, cache: ResultCache | None) -> dict[str, 
     lam = float(cfg.lam)
     numerics = numerics_of(cfg)
     key = problem_key(x, mode, rho, lam, settings, numerics)
-    result = cache.get(key) if cache is not None else None
-    hit = result is not None
-    if result is None:
-        if mode == "solve":
-            # the λ-free core is cached on its own: one solve per (stimulus, ρ)
-            core_key = problem_key(x, "solve_core", rho, None, settings, numerics)
-            core = cache.get(core_key) if cache is not None else None
-            if core is None:
-                core = solve_core(x, rho, settings, numerics)
-                if cache is not None:
-                    cache.put(core_key, core)
-            result = record_for_lambda(core, rho, lam)
-        else:
-            result = threshold_and_certify(x, settings, numerics)
-        if cache is not None:
-            cache.put(key, result)
+
+    def solve() -> dict[str, Any]:
+        if mode == "threshold":
+            return threshold_and_certify(x, settings, numerics)
+        # the λ-free core is cached on its own: one solve per (stimulus, ρ)
+        core, _ = solve_cached(cache, problem_key(x, "solve_core", rho, None, settings,
+                                                  numerics),
+                               lambda: solve_core(x, rho, settings, numerics),
+                               verify=lambda p: verify_core(p, x, rho, numerics))
+        return record_for_lambda(core, rho, lam)
+
+    check = (verify_threshold if mode == "threshold" else verify_result)
+    result, hit = solve_cached(cache, key, solve,
+                               verify=lambda p: check(p, x, rho, lam, numerics))
+    result = {k: v for k, v in result.items() if k != "certificate"}  # the dual: cache only
     param = None if cfg.stimulus.param is None else float(cfg.stimulus.param)
     params = {
         "stimulus": stimulus_label(cfg.stimulus.kind, param),
@@ -343,4 +497,5 @@ EXPERIMENT = Experiment(
     describe=describe,
     summarise=summarise,
     render=render,
+    verify=verify_any,
 )

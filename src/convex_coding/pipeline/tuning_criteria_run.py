@@ -30,15 +30,15 @@ from .. import on_off_density as oo
 from .. import uniqueness as uq
 from ..identifiability import AutoencoderProblem
 from ..solvers import SolverError, SolverSettings, solver_version
-from .cache import ResultCache, code_digest, content_key, jsonable
+from .cache import ResultCache, check_fields, code_digest, content_key, jsonable
 from .config import is_int, is_real, require, solver_settings, validate_identifiability
 from .errors import CertificateError, ConfigError
 from .experiment import Experiment, Inputs
 from .identifiability_run import (
     build_problem,
+    cached_instance,
     numerics_of,
     problem_key,
-    solve_and_certify,
 )
 
 INSTANCES = ("theorem1", "offset", "on_off")
@@ -130,12 +130,7 @@ def theorem1_solution(cfg: DictConfig, problem: AutoencoderProblem, settings: So
     sub = theorem1_config(cfg)
     num = numerics_of(sub)
     key = problem_key(problem, settings, num)
-    result = cache.get(key) if cache is not None else None
-    if result is None:
-        result = solve_and_certify(problem, settings, num)
-        if cache is not None:
-            cache.put(key, result)
-    return result
+    return cached_instance(cache, key, problem, settings, num)[0]
 
 
 def instance_from_config(cfg: DictConfig, settings: SolverSettings,
@@ -245,6 +240,94 @@ def analyse_to_record(instance: uq.Instance, cfg: DictConfig,
     return jsonable(result)
 
 
+#: fields of a certified cached record (an uncertified one needs only its reason)
+RECORD_SCHEMA = {
+    "certified": bool, "certificate": {}, "family": str, "n_neurons": int, "rank": int,
+    "empirical": {"verdict": str, "best_residual": float, "n_restarts": int,
+                  "n_converged": int},
+    "predictions": {}, "agree": {}, "tunings": "matrix",
+}
+VERDICTS = (uq.UNIQUE, uq.NON_UNIQUE, uq.INCONCLUSIVE, uq.UNCERTIFIED)
+#: defaults of conf/experiment/tuning_criteria.yaml and identifiability.yaml
+DEFAULT_TOLERANCES = {"gap_tol": 1e-6, "certificate_tol": 1e-6, "complementarity_tol": 1e-5,
+                      "value_tol": 1e-5}
+
+
+def tolerances(cfg: DictConfig) -> dict[str, float]:
+    """The tolerances a cached record's certificate is re-checked against."""
+    t1 = cfg.experiment.theorem1
+    return {"gap_tol": float(cfg.experiment.gap_tol),
+            **{k: float(t1[k]) for k in ("certificate_tol", "complementarity_tol",
+                                         "value_tol")}}
+
+
+def _certificate_failure(family: str, c: dict[str, Any], tol: dict[str, float]) -> str | None:
+    """Why a stored certificate does not certify its family's optimum (``None``: it does)."""
+    def num(k: str) -> float:
+        v = c.get(k)
+        if not isinstance(v, int | float) or isinstance(v, bool) or not np.isfinite(v):
+            raise CertificateError(f"cached certificate.{k} is missing or not a number")
+        return float(v)
+
+    g = tol["gap_tol"]
+    if family == "theorem1":
+        if c.get("status") != "optimal":
+            return f"status {c.get('status')!r}"
+        for k, t in (("certificate_violation", tol["certificate_tol"]),
+                     ("complementarity", tol["complementarity_tol"]),
+                     ("value_gap", tol["value_tol"])):
+            if not 0 <= num(k) <= t:
+                return f"{k}={num(k):.3g} outside [0, {t:.1g}]"
+    elif family == "offset":
+        if num("gap") > g or num("representation_error") > g:
+            return f"gap {num('gap'):.3g}, representation error {num('representation_error'):.3g}"
+        if abs(num("inner") - num("loss")) > g * num("loss"):
+            return "inner value and loss differ"
+    elif family == "on_off":
+        if num("gap") > g or num("min_reduced_cost") < -g or num("complementarity") > g:
+            return (f"gap {num('gap'):.3g}, reduced cost {num('min_reduced_cost'):.3g}, "
+                    f"complementarity {num('complementarity'):.3g}")
+    elif family == "offset_psd":
+        if num("closed_form_error") > 1e-4:
+            return f"closed-form error {num('closed_form_error'):.3g}"
+    elif family == "theorem1_psd":
+        if c.get("status") != "optimal":
+            return f"status {c.get('status')!r}"
+    else:
+        return f"unknown family {family!r}"
+    return None
+
+
+def verify_record(payload: dict[str, Any], tol: dict[str, float] | None = None) -> None:
+    """Re-check a cached record from its stored numbers (no solve): its fields, the
+    family's certificate against the run's tolerances (a record marked certified whose
+    certificate fails is rejected), the verdicts known, and each criterion's agreement
+    equal to the one its prediction and the observed verdict give."""
+    tol = {**DEFAULT_TOLERANCES, **(tol or {})}
+    if not isinstance(payload, dict) or not isinstance(payload.get("certified"), bool):
+        raise CertificateError("cached record: field certified missing")
+    if not payload["certified"]:
+        reason = payload.get("uncertified_reason")
+        if not isinstance(reason, str) or not reason:
+            raise CertificateError("cached uncertified record without its reason")
+        return
+    check_fields(payload, RECORD_SCHEMA)
+    why = _certificate_failure(payload["family"], payload["certificate"], tol)
+    if why is not None:
+        raise CertificateError(f"cached record marked certified, but its certificate "
+                               f"fails: {why}")
+    observed = payload["empirical"]["verdict"]
+    if observed not in VERDICTS or any(p not in VERDICTS
+                                       for p in payload["predictions"].values()):
+        raise CertificateError(f"cached record: unknown verdict {observed!r}")
+    decided = observed in (uq.UNIQUE, uq.NON_UNIQUE)
+    for c, p in payload["predictions"].items():
+        expect = p == observed if decided and p in (uq.UNIQUE, uq.NON_UNIQUE) else None
+        if payload["agree"].get(c) != expect:
+            raise CertificateError(f"cached record: agreement of {c} contradicts its "
+                                   "prediction and the observed verdict")
+
+
 def run_tuning_criteria(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
     """Validate, build, look up or analyse, and return the instance's record."""
     validate_tuning_criteria(cfg)
@@ -253,7 +336,8 @@ def run_tuning_criteria(cfg: DictConfig, cache: ResultCache | None) -> dict[str,
         key = instance_key(cfg, settings)
     except ValueError as exc:
         raise ConfigError(f"the configured instance is degenerate: {exc}") from exc
-    result = cache.get(key) if cache is not None else None
+    tol = tolerances(cfg)
+    result = cache.get(key, verify=lambda p: verify_record(p, tol)) if cache is not None else None
     hit = result is not None
     if result is None:
         try:
@@ -312,4 +396,5 @@ EXPERIMENT = Experiment(
     describe=describe,
     summarise=summarise,
     render=render,
+    verify=verify_record,
 )

@@ -12,7 +12,14 @@ from .. import populations as pops
 from ..rotations import search_rotation, verify
 from ..scattering import HOLDS, hull_facets, tight_scattering
 from ..solvers import SolverSettings, solver_version
-from .cache import ResultCache, array_digest, code_digest, content_key
+from .cache import (
+    ResultCache,
+    array_digest,
+    check_fields,
+    code_digest,
+    content_key,
+    solve_cached,
+)
 from .config import is_int, is_real, require, solver_settings
 from .errors import CertificateError
 from .experiment import Experiment, Inputs
@@ -89,12 +96,26 @@ def solve_and_certify(z: np.ndarray, settings: SolverSettings, cfg: DictConfig) 
     return payload
 
 
+#: fields of a cached payload (checked before any number is trusted)
+PAYLOAD_SCHEMA = {
+    "z": "matrix",
+    "condition": {"verdict": str, "reason": str, "n_facets": int, "hull_dimension": int,
+                  "f": "matrix?"},
+    "rotation": {"found": bool, "o": "matrix", "distance": float, "min_oz": float,
+                 "orthogonality": float, "gram_error": float, "n_restarts": int},
+    "solver": str,
+}
+
+
 def verify_payload(payload: dict) -> None:
-    """Re-check from stored numbers: a found rotation verifies exactly; a *holds* verdict
-    has ``diag F = μ²``, ``F ≻ 0`` and every hull facet at scaling ``≥ 1``; and the
-    theorem's consequence (holds ⇒ no rotation)."""
+    """Re-check from stored numbers: every field present; a found rotation verifies
+    exactly; a *holds* verdict has ``diag F = μ²``, ``F ≻ 0`` and every hull facet at
+    scaling ``≥ 1``; and the theorem's consequence (holds ⇒ no rotation)."""
+    check_fields(payload, PAYLOAD_SCHEMA)
     z = np.asarray(payload["z"], dtype=float)
     rot, cond = payload["rotation"], payload["condition"]
+    if cond["verdict"] not in ("holds", "fails", "inconclusive"):
+        raise CertificateError(f"cached condition verdict {cond['verdict']!r} is unknown")
     if rot["found"]:
         orth, min_oz, gram, dist = verify(z, np.asarray(rot["o"], dtype=float))
         if orth > 1e-12 or min_oz < -1e-10 or gram > 1e-10 or dist < 1e-3:
@@ -128,12 +149,8 @@ def run(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
         "solver": settings.as_dict(), "solver_version": solver_version(settings.name),
         "package_version": __version__, "code": code_digest(),
     })
-    result = cache.get(key, verify=verify_payload) if cache is not None else None
-    hit = result is not None
-    if result is None:
-        result = solve_and_certify(z, settings, cfg)
-        if cache is not None:
-            cache.put(key, result)
+    result, hit = solve_cached(cache, key, lambda: solve_and_certify(z, settings, cfg),
+                               verify=verify_payload)
     cond, rot = result["condition"], result["rotation"]
     decided = cond["verdict"] in ("holds", "fails")
     record = {
