@@ -3,7 +3,12 @@
     python -m convex_coding experiment=identifiability dataset=grid_cut mixing=general \\
         lambda_w=0.1 lambda_r=0.3 seed=3
     python -m convex_coding --multirun dataset=grid,grid_cut seed=0,1,2
-    python -m convex_coding --help          # lists the config groups
+    python -m convex_coding --help          # every experiment and key: description, range
+    python -m convex_coding experiment=tuning_uniqueness --help   # one experiment's keys
+
+A run prints a line when it starts, a heartbeat while it solves (every
+:data:`HEARTBEAT_SECONDS`), and a last line with its finding, the wall time and the
+absolute path of its result JSON.
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +34,43 @@ from .pipeline.errors import CertificateError, ConfigError
 from .pipeline.runs import CONF_DIR, compose_run, run_config
 from .solvers import SolverError
 
+#: seconds between two "still running" lines of a single run
+HEARTBEAT_SECONDS = 30.0
+
+
+@contextmanager
+def heartbeat(label: str, every: float | None = None) -> Iterator[None]:
+    """Print ``label: still running, N s`` every ``every`` seconds until the block ends."""
+    period = HEARTBEAT_SECONDS if every is None else every
+    stop = threading.Event()
+    start = time.monotonic()
+
+    def beat() -> None:
+        while not stop.wait(period):
+            print(f"  {label}: still running, {time.monotonic() - start:.0f} s", flush=True)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def app(cfg: DictConfig) -> None:
+    """One run: validate, look up or solve, write the record, say where it went."""
     if cfg.out and HydraConfig.get().mode == RunMode.MULTIRUN:
         sys.exit(f"error: out={cfg.out} is invalid with --multirun (every run would overwrite "
                  "it); allowed: null (each run writes <sweep dir>/result.json)")
+    name = cfg.experiment.name
+    overrides = " ".join(HydraConfig.get().overrides.task) or "(defaults)"
+    print(f"{name} {overrides}: running (cache {cfg.cache_dir})", flush=True)
+    start = time.monotonic()
     try:
-        record = run_config(cfg, ResultCache(cfg.cache_dir))
+        with heartbeat(str(name)):
+            record = run_config(cfg, ResultCache(cfg.cache_dir))
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
     except (SolverError, CertificateError) as exc:
@@ -40,7 +78,8 @@ def app(cfg: DictConfig) -> None:
     out = Path(cfg.out) if cfg.out else Path(HydraConfig.get().runtime.output_dir) / "result.json"
     atomic_write_text(out, json.dumps(record, indent=1, sort_keys=True))
     source = "cache hit" if record["cache_hit"] else "solved"
-    print(f"{record['params']}: {describe(record)}, {source} -> {out}")
+    print(f"{record['params']}: {describe(record)}, {source} in "
+          f"{time.monotonic() - start:.1f} s -> {out.resolve()}", flush=True)
 
 
 def describe(record: dict[str, Any]) -> str:
@@ -91,7 +130,13 @@ def composition_error(overrides: list[str]) -> str | None:
 
 
 def main() -> None:
+    """The console entry point: ``--help`` here, one-line errors, then Hydra."""
     overrides = sys.argv[1:]
+    if "--help" in overrides or "-h" in overrides:
+        from .pipeline.help import render_help
+
+        sys.stdout.write(render_help([o for o in overrides if not o.startswith("-")]))
+        return
     error = unknown_group_choice(overrides) or composition_error(overrides)
     if error is not None:
         sys.exit(f"error: {error}")
