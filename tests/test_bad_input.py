@@ -79,6 +79,125 @@ CASES = [
     (["cache_dir="], "cache_dir='' is invalid; allowed: a folder path (non-empty)"),
 ]
 
+OO, TC, TU = (["experiment=on_off_density"], ["experiment=tuning_criteria"],
+              ["experiment=tuning_uniqueness"])
+AL = ["experiment.alignment.job=sweep"]
+OFF, ONOFF = [*TC, "experiment.instance=offset"], [*TC, "experiment.instance=on_off"]
+GRID = [*TU, "population=grid"]
+
+
+def _bad(key: str, value: str, *pre: str) -> tuple[list[str], str]:
+    """``key=value`` after the overrides ``pre``: the message names the key."""
+    return [*pre, f"{key}={value}"], f"{key}="
+
+
+# every key of every Hydra group: types, ranges, NaN/inf, empty and short lists
+CASES += [
+    # conf/config.yaml
+    _bad("seed", "true"), _bad("seed", "[1,2]"), _bad("seed", "nan"),
+    _bad("lambda_w", "-inf"), _bad("lambda_w", "true"), _bad("lambda_r", "-0.5"),
+    _bad("lambda_r", "nan"), _bad("lambda_r", "[]"), _bad("out", ""),
+    # conf/dataset/*
+    _bad("dataset.dim", "2.0"), _bad("dataset.dim", "three"), _bad("dataset.dim", "nan"),
+    _bad("dataset.points_per_axis", "202"), _bad("dataset.points_per_axis", "5.5"),
+    _bad("dataset.points_per_axis", "nan"),
+    _bad("dataset.n_points", "3", "dataset=uniform"),
+    _bad("dataset.n_points", "100001", "dataset=uniform_corners"),
+    _bad("dataset.n_points", "inf", "dataset=uniform"),
+    _bad("dataset.scale_spread", "1"), _bad("dataset.scale_spread", "nan"),
+    _bad("dataset.cut_depth", "[0.5]", "dataset=grid_cut"),
+    _bad("dataset.cut_depth", "[0,1]", "dataset=grid_cut"),
+    _bad("dataset.cut_depth", "[0.5,nan]", "dataset=grid_cut"),
+    _bad("dataset.cut_depth", "[]", "dataset=grid_cut"),
+    _bad("dataset.cut_corner", "[1,2]", "dataset=grid_cut"),
+    _bad("dataset.cut_corner", "[1]", "dataset=grid_cut"),
+    _bad("dataset.cut_corner", "[]", "dataset=grid_cut"),
+    # conf/mixing/*
+    _bad("mixing.out_dim", "1001"), _bad("mixing.out_dim", "2.5"),
+    _bad("mixing.max_correlation", "1", "mixing=general"),
+    _bad("mixing.max_correlation", "-0.1", "mixing=general"),
+    _bad("mixing.max_correlation", "nan"), _bad("mixing.correlation", "1", "mixing=general"),
+    _bad("mixing.correlation", "nan", "mixing=general"), _bad("mixing.gain_spread", "-0.1"),
+    _bad("mixing.gain_spread", "inf", "mixing=general"),
+    # conf/solver/*
+    _bad("solver.name", "123"), _bad("solver.options.tol_feas", "-1"),
+    _bad("solver.options.tol_gap_abs", "nan"), _bad("solver.options.max_iters", "0", "solver=scs"),
+    _bad("solver.options.eps_abs", "inf", "solver=scs"),
+    # conf/experiment/identifiability.yaml
+    _bad("experiment.name", "foo"), _bad("experiment.theory_tol", "-1"),
+    _bad("experiment.theory_tol", "nan"), _bad("experiment.value_tol", "0"),
+    _bad("experiment.value_tol", "2"), _bad("experiment.complementarity_tol", "inf"),
+    _bad("experiment.off_axis_tol", "1"), _bad("experiment.angle_tol_deg", "-0.05"),
+    _bad("experiment.angle_tol_deg", "90"), _bad("experiment.certificate_tol", "nan"),
+    _bad("experiment.alignment.job", "fit"), _bad("experiment.alignment.set", "circle", *AL),
+    _bad("experiment.alignment.param", "nan", *AL), _bad("experiment.alignment.lam", "0", *AL),
+    _bad("experiment.alignment.c_range", "[0.5,-0.5]", *AL),
+    _bad("experiment.alignment.c_range", "[-1,1]", *AL),
+    _bad("experiment.alignment.c_range", "[0]", *AL),
+    _bad("experiment.alignment.n_c", "2", *AL), _bad("experiment.alignment.n_c", "10002", *AL),
+    _bad("experiment.alignment.showcase_c", "[0,1.5,0]", *AL),
+    _bad("experiment.alignment.phase_params", "[1.0,0.1,5]", *AL),
+    _bad("experiment.alignment.phase_params", "[0.1,1.9,1]", *AL),
+    _bad("experiment.alignment.phase_solver_n_c", "1", *AL),
+    _bad("experiment.alignment.measure_boundaries", "maybe", *AL),
+    # conf/experiment/on_off_density.yaml and conf/stimulus/*
+    _bad("stimulus.n_samples", "402", *OO), _bad("stimulus.n_samples", "20.5", *OO),
+    _bad("stimulus.param", "0", *OO, "stimulus=gen_gaussian"),
+    _bad("stimulus.param", "101", *OO, "stimulus=gen_gaussian"),
+    _bad("stimulus.param", "1", *OO, "stimulus=laplace"),
+    _bad("stimulus.param", "1.5", *OO, "stimulus=spike_and_slab"),
+    _bad("stimulus.param", "nan", *OO, "stimulus=spike_and_slab"),
+    _bad("rho", "0.01", *OO), _bad("rho", "-inf", *OO), _bad("lam", "0", *OO),
+    _bad("lam", "1e7", *OO), _bad("lam", "nan", *OO),
+    _bad("experiment.certificate_tol", "0", *OO), _bad("experiment.value_tol", "1", *OO),
+    _bad("experiment.threshold_bracket", "[0.01,0.5]", *OO, "experiment.mode=threshold"),
+    _bad("experiment.threshold_bracket", "[0.1]", *OO),
+    _bad("experiment.threshold_bracket", "[0.1,2]", *OO),
+    _bad("experiment.threshold_tol", "0", *OO), _bad("experiment.threshold_tol", "0.5", *OO),
+    # conf/experiment/tuning_criteria.yaml
+    _bad("experiment.restarts", "1001", *TC), _bad("experiment.restarts", "2.5", *TC),
+    _bad("experiment.restart_seed", "-1", *TC), _bad("experiment.extra_neurons", "21", *TC),
+    _bad("experiment.cp_tol", "0", *TC), _bad("experiment.converged_tol", "1", *TC),
+    _bad("experiment.discrepancy_tol", "nan", *TC), _bad("experiment.zero_tol", "-1", *TC),
+    _bad("experiment.gap_tol", "inf", *TC), _bad("experiment.scattered_max_neurons", "0", *TC),
+    _bad("experiment.scattered_max_neurons", "7", *TC),
+    _bad("experiment.keep_restarts", "1", *TC), _bad("experiment.offset", "101", *OFF),
+    _bad("experiment.offset", "nan", *OFF), _bad("experiment.grid_points", "12", *OFF),
+    _bad("experiment.aspect", "0", *OFF), _bad("experiment.aspect", "1.5", *OFF),
+    _bad("experiment.readout_weight", "0", *OFF),
+    _bad("experiment.stimulus_param", "1.5", *ONOFF, "experiment.stimulus=spike_and_slab"),
+    _bad("experiment.stimulus_param", "0", *ONOFF, "experiment.stimulus=gen_gaussian"),
+    _bad("experiment.rho", "1.5", *ONOFF), _bad("experiment.n_samples", "4", *ONOFF),
+    _bad("experiment.n_samples", "202", *ONOFF),
+    _bad("experiment.theorem1.certificate_tol", "-1", *TC),
+    _bad("experiment.theorem1.value_tol", "nan", *TC),
+    _bad("experiment.qspace_solver_options.CLARABEL.tol_feas", "-1", *TC),
+    _bad("dataset.dim", "5", *TC),
+    # conf/experiment/tuning_uniqueness.yaml and conf/population/*
+    _bad("population.kind", "hex", *TU), _bad("experiment.restarts", "-1", *TU),
+    _bad("experiment.restarts", "10001", *TU), _bad("experiment.search_seed", "-1", *TU),
+    _bad("experiment.condition_tol", "0", *TU), _bad("experiment.condition_tol", "0.1", *TU),
+    _bad("experiment.min_distance", "0", *TU), _bad("experiment.min_distance", "1", *TU),
+    _bad("experiment.keep_tunings", "yes", *TU), _bad("population.n_positions", "7", *TU),
+    _bad("population.n_positions", "2001", *TU), _bad("population.n_cells", "1", *TU),
+    _bad("population.n_cells", "9", *TU), _bad("population.overlap", "0.01", *TU),
+    _bad("population.overlap", "nan", *TU), _bad("population.broad_every", "-1", *TU),
+    _bad("population.broad_every", "9", *TU), _bad("population.broad_factor", "0.5", *TU),
+    _bad("population.ratio", "1", *GRID), _bad("population.ratio", "6", *GRID),
+    _bad("population.n_phases", "0", *GRID), _bad("population.n_phases", "5", *GRID),
+    _bad("population.half_width", "0.5", *GRID), _bad("population.n_periods", "0.5", *GRID),
+    _bad("population.n_periods", "41", *GRID),
+    _bad("population.overlap", "4", *TU, "population=gaussian"),
+    # group choices, unknown and added keys
+    ([*TU, "population=hex"], "population='hex' is invalid; allowed: gaussian, grid"),
+    (["solver=foo"], "solver='foo' is invalid; allowed: clarabel, mosek, scs"),
+    (["mixing=foo"], "mixing='foo' is invalid; allowed: general, orthogonal"),
+    (["+experiment.foo=1"], "+experiment.foo: adding keys is not supported"),
+    (["experiment.foo=1"], "experiment.foo=1 is invalid; allowed: a key of the config"),
+    (["solver.foo=1"], "solver.foo=1 is invalid; allowed: a key of the config"),
+    (["~seed"], "seed is missing from the config"),
+]
+
 
 def _cli_in_process(argv: list[str], capsys) -> tuple[int, str]:
     """Run ``python -m convex_coding *argv`` in this process: (exit code, stderr).

@@ -1,7 +1,9 @@
 """Run many configured instances in one process (one Snakemake job = one batch).
 
 Heavy imports and Hydra's config search happen once per batch instead of once per
-instance; each instance is still cached on its own.
+instance; each instance is still cached on its own.  An instance that fails ends the
+batch with an :class:`~.errors.InstanceError` naming the experiment, the instance and its
+overrides (logged first, so the job log says which one).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from hydra.core.override_parser.types import OverrideType, ValueType
 from omegaconf import DictConfig, OmegaConf
 
 from .cache import ResultCache, atomic_write_text
+from .errors import InstanceError
 from .runs import CONF_DIR, run_config
 
 log = logging.getLogger("convex_coding.batch")
@@ -40,8 +43,11 @@ def run_batch(
     with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
         composer = BatchComposer(conf_dir)
         for name, ov in items:
-            cfg = composer([*ov, f"cache_dir={cache_dir}"])
-            record = run_config(cfg, cache)
+            try:
+                cfg = composer([*ov, f"cache_dir={cache_dir}"])
+                record = run_config(cfg, cache)
+            except Exception as exc:
+                raise _instance_error(name, ov, exc) from exc
             hits += record.pop("cache_hit")
             record.pop("config")  # the overrides below say the same, without run paths
             record["overrides"] = list(ov)
@@ -49,6 +55,27 @@ def run_batch(
             out[name] = record
     log.info("%d instances: %d from cache, %d solved", len(items), hits, len(items) - hits)
     return out if named else [out[i] for i in range(len(items))]
+
+
+def instance_name(name: Any, overrides: Overrides) -> str:
+    """``<experiment> instance <name> (<overrides>)``: which run of a batch this is."""
+    experiment = next((o.partition("=")[2] for o in overrides
+                       if o.startswith("experiment=")), "identifiability")
+    return f"{experiment} instance {name!r} ({' '.join(overrides)})"
+
+
+def _instance_error(name: Any, overrides: Overrides, exc: BaseException) -> InstanceError:
+    """The one-line error of a failed instance; logged (with the traceback of an
+    unexpected error, which is a bug) before the batch stops."""
+    from .errors import CertificateError, ConfigError, InputDataError
+
+    expected = isinstance(exc, ConfigError | CertificateError | InputDataError) or (
+        type(exc).__name__ in ("SolverError", "SolverUnavailableError"))
+    cause = " ".join(str(exc).split()) or type(exc).__name__
+    kind = "" if expected else f"{type(exc).__name__}: "
+    message = f"{instance_name(name, overrides)} failed: {kind}{cause}"
+    log.error(message, exc_info=None if expected else exc)
+    return InstanceError(message)
 
 
 class BatchComposer:

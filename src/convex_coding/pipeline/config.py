@@ -40,16 +40,37 @@ def is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+def is_option_value(x: Any) -> bool:
+    """A solver option: true/false, a name, or a finite number > 0 (tolerances, limits)."""
+    return isinstance(x, bool | str) or (is_real(x) and x > 0)
+
+
+def check_options(cfg: DictConfig, key: str) -> dict[str, Any]:
+    """``cfg[key]`` as a dict of solver options (each value checked), ``{}`` for null."""
+    options = require(cfg, key, lambda v: v is None or isinstance(v, DictConfig),
+                      "a mapping of solver option names to values")
+    out = OmegaConf.to_container(options, resolve=True) if options is not None else {}
+    for name in out:
+        require(cfg, f"{key}.{name}", is_option_value,
+                "true, false, a name, or a finite number > 0")
+    return dict(out)
+
+
 def solver_settings(cfg: DictConfig) -> SolverSettings:
     """Validated :class:`SolverSettings` from the ``solver`` group."""
     names = ", ".join(["auto", *(s.lower() for s in SUPPORTED_SOLVERS)])
     name = require(cfg, "solver.name", lambda v: isinstance(v, str), names)
+    options = check_options(cfg, "solver.options")
     try:
         resolved = resolve_solver(name)
     except SolverUnavailableError as exc:
         raise ConfigError(str(exc)) from exc
-    options = OmegaConf.to_container(_get(cfg, "solver.options"), resolve=True) or {}
-    return SolverSettings(name=resolved, options=dict(options))
+    return SolverSettings(name=resolved, options=options)
+
+
+def unit_interval(key: str) -> tuple[str, Callable[[Any], bool], str]:
+    """A tolerance: a finite number in (0, 1)."""
+    return key, lambda v: is_real(v) and 0 < v < 1, "a number in (0, 1)"
 
 
 def validate_identifiability(cfg: DictConfig) -> None:
@@ -57,7 +78,7 @@ def validate_identifiability(cfg: DictConfig) -> None:
     require(cfg, "seed", lambda v: is_int(v) and v >= 0, "an integer ≥ 0")
     require(cfg, "lambda_w", lambda v: is_real(v) and v >= 0, "a finite number ≥ 0")
     require(cfg, "lambda_r", lambda v: is_real(v) and v > 0, "a finite number > 0")
-    dim = require(cfg, "dataset.dim", lambda v: v in (2, 3), "2 or 3")
+    dim = require(cfg, "dataset.dim", lambda v: is_int(v) and v in (2, 3), "2 or 3")
     require(cfg, "dataset.kind", lambda v: v in DATASET_KINDS, ", ".join(DATASET_KINDS))
     require(cfg, "dataset.points_per_axis", lambda v: is_int(v) and 2 <= v <= 201,
             "an integer in [2, 201]")
@@ -78,12 +99,11 @@ def validate_identifiability(cfg: DictConfig) -> None:
     require(cfg, "mixing.correlation", lambda v: v is None or (is_real(v) and -1 < v < 1),
             "null (random) or a number in (-1, 1)")
     require(cfg, "mixing.gain_spread", lambda v: is_real(v) and 0 <= v < 1, "a number in [0, 1)")
-    require(cfg, "experiment.certificate_tol", lambda v: is_real(v) and 0 < v < 1,
-            "a number in (0, 1)")
-    require(cfg, "experiment.complementarity_tol", lambda v: is_real(v) and 0 < v < 1,
-            "a number in (0, 1)")
-    require(cfg, "experiment.off_axis_tol", lambda v: is_real(v) and 0 < v < 1,
-            "a number in (0, 1)")
+    for key in ("theory_tol", "certificate_tol", "complementarity_tol", "value_tol",
+                "off_axis_tol"):
+        require(cfg, *unit_interval(f"experiment.{key}"))
+    require(cfg, "experiment.angle_tol_deg", lambda v: is_real(v) and 0 < v < 45,
+            "a number of degrees in (0, 45)")
     job = require(cfg, "experiment.alignment.job",
                   lambda v: v in (None, "sweep", "showcase", "phase"),
                   "null, sweep, showcase or phase")
@@ -105,7 +125,10 @@ def validate_identifiability(cfg: DictConfig) -> None:
                 "three numbers in (-1, 1)")
         require(cfg, "experiment.alignment.phase_params",
                 lambda v: len(v) == 3 and is_real(v[0]) and is_real(v[1]) and is_int(v[2])
-                and v[2] >= 2, "[low, high, count ≥ 2]")
+                and v[0] < v[1] and 2 <= v[2] <= 1001, "[low, high, count] with low < high and "
+                "count in [2, 1001]")
         require(cfg, "experiment.alignment.phase_solver_n_c",
                 lambda v: is_int(v) and 2 <= v <= 1001, "an integer in [2, 1001]")
+        require(cfg, "experiment.alignment.measure_boundaries",
+                lambda v: isinstance(v, bool), "true or false")
     solver_settings(cfg)

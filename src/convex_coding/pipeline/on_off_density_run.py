@@ -67,9 +67,12 @@ def validate_on_off_density(cfg: DictConfig) -> None:
     require(cfg, "lam", lambda v: is_real(v) and 0 < v <= 1e6, "a number in (0, 1e6]")
     for key in ("experiment.certificate_tol", "experiment.value_tol"):
         require(cfg, key, lambda v: is_real(v) and 0 < v < 1, "a number in (0, 1)")
+    # the bracket is read by mode=threshold only: a solve at small T keeps the default
+    low = 1.0 / t if mode == "threshold" else 0.0
     require(cfg, "experiment.threshold_bracket",
-            lambda v: len(v) == 2 and all(is_real(b) for b in v) and 1.0 / t <= v[0] < v[1] <= 1,
-            f"[low, high] with 1/T = {1.0 / t:.4g} ≤ low < high ≤ 1")
+            lambda v: len(v) == 2 and all(is_real(b) for b in v) and low <= v[0] < v[1] <= 1
+            and v[0] > 0, f"[low, high] with 1/T = {1.0 / t:.4g} ≤ low < high ≤ 1"
+            if mode == "threshold" else "[low, high] with 0 < low < high ≤ 1")
     require(cfg, "experiment.threshold_tol", lambda v: is_real(v) and 0 < v <= 0.1,
             "a number in (0, 0.1]")
     solver_settings(cfg)

@@ -31,7 +31,14 @@ from .. import uniqueness as uq
 from ..identifiability import AutoencoderProblem
 from ..solvers import SolverError, SolverSettings, solver_version
 from .cache import ResultCache, check_fields, code_digest, content_key, jsonable
-from .config import is_int, is_real, require, solver_settings, validate_identifiability
+from .config import (
+    check_options,
+    is_int,
+    is_real,
+    require,
+    solver_settings,
+    validate_identifiability,
+)
 from .errors import CertificateError, ConfigError
 from .experiment import Experiment, Inputs
 from .identifiability_run import (
@@ -65,6 +72,10 @@ def validate_tuning_criteria(cfg: DictConfig) -> None:
     require(cfg, "experiment.scattered_max_neurons", lambda v: is_int(v) and 1 <= v <= 6,
             "an integer in [1, 6]")
     require(cfg, "experiment.keep_restarts", lambda v: isinstance(v, bool), "true or false")
+    per_solver = require(cfg, "experiment.qspace_solver_options",
+                         lambda v: isinstance(v, DictConfig), "a mapping solver name → options")
+    for name in per_solver:
+        check_options(cfg, f"experiment.qspace_solver_options.{name}")
     if kind == "offset":
         require(cfg, "experiment.offset", lambda v: is_real(v) and 0 <= v <= 100,
                 "a number in [0, 100]")
@@ -80,14 +91,23 @@ def validate_tuning_criteria(cfg: DictConfig) -> None:
                               "experiment.instance=on_off; allowed: true")
         require(cfg, "experiment.stimulus", lambda v: v in oo.STIMULUS_KINDS,
                 ", ".join(oo.STIMULUS_KINDS))
-        if cfg.experiment.stimulus in oo.STIMULUS_PARAMS:
-            require(cfg, "experiment.stimulus_param", lambda v: is_real(v) and v > 0,
-                    "a number > 0 (spike_and_slab: in (0, 1])")
+        if cfg.experiment.stimulus == "spike_and_slab":
+            require(cfg, "experiment.stimulus_param", lambda v: is_real(v) and 0 < v <= 1,
+                    "the slab probability p, a number in (0, 1]")
+        elif cfg.experiment.stimulus in oo.STIMULUS_PARAMS:
+            require(cfg, "experiment.stimulus_param", lambda v: is_real(v) and 0 < v <= 100,
+                    "the shape β, a number in (0, 100]")
         require(cfg, "experiment.rho", lambda v: is_real(v) and 0 < v <= 1, "a number in (0, 1]")
         require(cfg, "experiment.n_samples", lambda v: is_int(v) and 5 <= v <= 201,
                 "an integer in [5, 201]")
     else:
-        validate_identifiability(theorem1_config(cfg))
+        try:
+            validate_identifiability(theorem1_config(cfg))
+        except ConfigError as exc:  # name the key as the user wrote it
+            text = str(exc)
+            if text.startswith("experiment."):
+                text = "experiment.theorem1." + text[len("experiment."):]
+            raise ConfigError(text) from None
     solver_settings(cfg)
 
 
