@@ -249,3 +249,118 @@ def test_bad_input_from_a_real_command_line(tmp_path: Path, overrides, message) 
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert message in lines[0]
     assert not cache.exists()
+
+
+# ---------------------------------------------------------------- conf/workflow.yaml
+
+WORKFLOW_YAML = Path(__file__).resolve().parents[1] / "conf" / "workflow.yaml"
+Q = "scales.quick."
+DEL = object()  # delete the key
+
+
+def _edit(path: str, value):
+    """(``path`` set to ``value`` (or deleted), text naming the key)."""
+    return path, value
+
+
+# every key of conf/workflow.yaml: types, ranges, NaN/inf, empty lists, duplicates,
+# unknown keys, missing keys, options that name no file in conf/
+WORKFLOW_CASES = [
+    _edit("scale", "huge"), _edit("scale", 3), _edit("cache_dir", ""), _edit("cache_dir", " "),
+    _edit("cache_dir", None), _edit("extra_key", 1), _edit("scales", {}),
+    _edit("scales.quick.unknown_experiment", {"a": [1]}), _edit("dim_overrides.4", ["a=1"]),
+    _edit("dim_overrides.2", ["dataset.points_per_axis"]), _edit("showcase", DEL),
+    _edit("showcase.tuning_criteria.unique", DEL), _edit("showcase.identifiability.x", "a=1"),
+    _edit("showcase.identifiability.full_grid", ["dataset=grid", "dataset=grid"]),
+    _edit(Q + "identifiability", DEL), _edit(Q + "identifiability.dims", []),
+    _edit(Q + "identifiability.dims", [4]), _edit(Q + "identifiability.dims", [2, 2]),
+    _edit(Q + "identifiability.dims", [2.5]), _edit("dim_overrides.2", "a=1"),
+    _edit(Q + "identifiability.datasets", ["spiral"]),
+    _edit(Q + "identifiability.datasets", ["grid", "grid"]),
+    _edit(Q + "identifiability.mixings", ["rotation"]),
+    _edit(Q + "identifiability.lambda_w", [-0.1]),
+    _edit(Q + "identifiability.lambda_w", [float("nan")]),
+    _edit(Q + "identifiability.lambda_r", [0]),
+    _edit(Q + "identifiability.lambda_r", [float("inf")]),
+    _edit(Q + "identifiability.lambda_r", ["0.1"]), _edit(Q + "identifiability.seeds", [-1]),
+    _edit(Q + "identifiability.seeds", [0, 0]), _edit(Q + "identifiability.seeds", [1.5]),
+    _edit(Q + "identifiability.seedz", [0]),
+    _edit(Q + "identifiability.alignment_sets", {"x": ["circle", 1.0, True]}),
+    _edit(Q + "identifiability.alignment_phase", ["phase_params"]),
+    _edit(Q + "on_off_density.n_samples", 10), _edit(Q + "on_off_density.n_samples", 41.5),
+    _edit(Q + "on_off_density.rho", [0]), _edit(Q + "on_off_density.rho", [1.5]),
+    _edit(Q + "on_off_density.rho", [0.1, 0.1]), _edit(Q + "on_off_density.rho", []),
+    _edit(Q + "on_off_density.lam", [-1]), _edit(Q + "on_off_density.lam", [2e6]),
+    _edit(Q + "on_off_density.stimuli", {}), _edit(Q + "on_off_density.stimuli.bad", "x"),
+    _edit(Q + "on_off_density.family.uniform", ["stimulus=uniform"]),
+    _edit(Q + "on_off_density.showcase.stimulus", "cauchy"),
+    _edit(Q + "on_off_density.showcase.dense", 0.33),
+    _edit(Q + "on_off_density.showcase.sparse", 0), _edit(Q + "on_off_density.showcase.x", 1),
+    _edit(Q + "tuning_uniqueness.restarts", -1), _edit(Q + "tuning_uniqueness.restarts", "4"),
+    _edit(Q + "tuning_uniqueness.overlaps", [0.01]),
+    _edit(Q + "tuning_uniqueness.overlaps", [0.3, 0.3]),
+    _edit(Q + "tuning_uniqueness.ratios", [1]), _edit(Q + "tuning_uniqueness.ratios", [6]),
+    _edit(Q + "tuning_criteria.restarts", 1),
+    _edit(Q + "tuning_criteria.theorem1.dims", [5]),
+    _edit(Q + "tuning_criteria.theorem1.datasets", ["spiral"]),
+    _edit(Q + "tuning_criteria.theorem1.mixings", []),
+    _edit(Q + "tuning_criteria.theorem1.lambda_w", [float("-inf")]),
+    _edit(Q + "tuning_criteria.theorem1.lambda_r", [-1]),
+    _edit(Q + "tuning_criteria.theorem1.seeds", [0, 0]),
+    _edit(Q + "tuning_criteria.theorem1.overrides.2", "dataset.n_points=40"),
+    _edit(Q + "tuning_criteria.offset.grid_points", [2]),
+    _edit(Q + "tuning_criteria.offset.offsets", [-1.0]),
+    _edit(Q + "tuning_criteria.offset.offsets", [1.0, 1]),
+    _edit(Q + "tuning_criteria.on_off.stimuli", ["cauchy"]),
+    _edit(Q + "tuning_criteria.on_off.rho", [0]),
+    _edit(Q + "tuning_criteria.on_off.n_samples", 4),
+    _edit(Q + "tuning_criteria.contrast.grid_points", 12),
+    _edit(Q + "tuning_criteria.contrast.offsets", []),
+    _edit(Q + "tuning_criteria.contrast.theorem1_datasets", ["spiral"]),
+    _edit(Q + "tuning_criteria.contrast.theorem1_seeds", [-2]),
+    _edit(Q + "tuning_criteria.contrast.extra", 1),
+]
+
+
+def _apply(cfg: dict, path: str, value) -> None:
+    *parents, last = path.split(".")
+    node = cfg
+    for p in parents:
+        node = node[int(p) if p.isdigit() and int(p) in node else p]
+    last_key = int(last) if last.isdigit() else last
+    if value is DEL:
+        del node[last_key]
+    else:
+        node[last_key] = value
+
+
+@pytest.mark.parametrize("path,value", WORKFLOW_CASES,
+                         ids=[f"{p}={v!r}" for p, v in WORKFLOW_CASES])
+def test_bad_workflow_config_gives_one_line_naming_the_key(path, value) -> None:
+    import copy
+
+    import yaml
+
+    from convex_coding.pipeline.workflow_config import check_workflow_config
+
+    cfg = copy.deepcopy(yaml.safe_load(WORKFLOW_YAML.read_text()))
+    _apply(cfg, path, value)
+    error = check_workflow_config(cfg)
+    assert error is not None and "\n" not in error
+    assert error.startswith("conf/workflow.yaml: ")
+    named = error[len("conf/workflow.yaml: "):].split(": ")[0]
+    # the message names the key itself, or (a missing key) the block that lacks it
+    assert path.startswith(named) or named.startswith(path.rsplit(".", 1)[0]) or \
+        named == "(top level)", error
+
+
+def test_the_shipped_workflow_config_passes() -> None:
+    import yaml
+
+    from convex_coding.pipeline.workflow_config import check_workflow_config
+
+    assert check_workflow_config(yaml.safe_load(WORKFLOW_YAML.read_text())) is None
+
+
+def test_at_least_120_bad_input_cases() -> None:
+    assert len(CASES) + len(WORKFLOW_CASES) >= 120
