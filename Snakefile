@@ -18,6 +18,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/identifiability.smk"
 include: "workflow/rules/tuning_uniqueness.smk"
+include: "workflow/rules/on_off.smk"
 include: "workflow/rules/on_off_density.smk"
 include: "workflow/rules/tuning_criteria.smk"
 include: "workflow/rules/summary.smk"
@@ -30,6 +31,7 @@ rule all:
     input:
         multiext(f"results/{SCALE}/figures/fig1_identifiability", ".pdf", ".png"),
         multiext(f"results/{SCALE}/figures/fig2_tuning_uniqueness", ".pdf", ".png"),
+        multiext(f"results/{SCALE}/figures/fig3_on_off", ".pdf", ".png"),
         multiext(f"results/{SCALE}/figures/ext_identifiability_cuts", ".pdf", ".png"),
         multiext(f"results/{SCALE}/figures/ext_on_off_density", ".pdf", ".png"),
         multiext(f"results/{SCALE}/figures/ext_tuning_criteria", ".pdf", ".png"),

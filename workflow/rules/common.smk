@@ -215,11 +215,37 @@ def on_off_density_threshold_overrides(wildcards):
     }
 
 
+# ---- on_off: the paper's Figure 3 (rules in workflow/rules/on_off.smk)
+
+ON_OFF_BATCHES = ("codes", "thresholds")
+
+
+def on_off_overrides(wildcards):
+    """name → Hydra overrides of one batch: `codes` (the p0 sweep, the dense controls and
+    the natural-image variables, tunings kept) or `thresholds` (one bisection per law)."""
+    s = sweep(wildcards.scale, "on_off")
+    base = ["experiment=on_off", f"variable.n_cells={s['n_cells']}"]
+    if wildcards.batch == "thresholds":
+        return {name: [*base, "variable=slab", "experiment.mode=threshold", *ov]
+                for name, ov in s["thresholds"].items()}
+    law = s["sweep"]["law"]
+    codes = {f"sweep_p0_{p0:g}": [*base, "variable=slab", f"variable.law={law}",
+                                  f"variable.p0={p0}", "experiment.keep_tunings=true"]
+             for p0 in s["sweep"]["p0"]}
+    codes |= {f"control_{name}": [*base, *ov, "experiment.keep_tunings=true"]
+              for name, ov in s["controls"].items()}
+    codes |= {f"image_{image}_{feature}": [*base, "variable=image", f"variable.image={image}",
+                                           f"variable.feature={feature}"]
+              for image in s["images"] for feature in ("contrast", "edges")}
+    return codes
+
+
 # ---- report (rules in workflow/rules/report.smk)
 
 REPORT_FIGURES = [
     ("fig1_identifiability", "identifiability"),
     ("fig2_tuning_uniqueness", "tuning_uniqueness"),
+    ("fig3_on_off", "on_off"),
     ("ext_identifiability_cuts", "identifiability"),
     ("ext_tuning_criteria", "tuning_criteria"),
     ("ext_on_off_density", "on_off_density"),
@@ -237,6 +263,7 @@ def report_figures(scale):
 def summary_blocks(scale):
     return [
         f"results/{scale}/summaries/identifiability.json",
+        f"results/{scale}/summaries/on_off.json",
         f"results/{scale}/summaries/on_off_density.json",
         f"results/{scale}/summaries/tuning_uniqueness.json",
         f"results/{scale}/summaries/tuning_criteria.json",

@@ -138,7 +138,7 @@ def dnn_bound(var: Variable, lam: float, settings: SolverSettings | None = None)
 
     Degenerate (rank-2, mostly zero) optima can end ``optimal_inaccurate`` at 1e-10; the
     solve is retried with the relaxed settings of :func:`~convex_coding.solvers.relaxed_settings`
-    (down to 1e-7, the caller compares the value to 1e-6).  The explicit-bias Schur form
+    (down to 1e-8; the caller compares the value to 1e-6).  The explicit-bias Schur form
     is used: on these rank-2, mostly-zero optima CLARABEL ends the centred ``(PQP)⁺`` form
     ``optimal_inaccurate`` while this one solves to ``optimal``."""
     import cvxpy as cp
@@ -154,9 +154,9 @@ def dnn_bound(var: Variable, lam: float, settings: SolverSettings | None = None)
 
 
 def _solve_with_retries(problem, settings: SolverSettings | None) -> SolveReport:
-    """``settings`` (default :data:`PRECISE`), then the relaxed retries down to 1e-7: the
+    """``settings`` (default :data:`PRECISE`), then the relaxed retries down to 1e-8: the
     callers compare values to 1e-6, and an ``optimal_inaccurate`` end is never accepted."""
-    attempts = relaxed_settings(settings or PRECISE, (1e-9, 1e-8, 1e-7))
+    attempts = relaxed_settings(settings or PRECISE, (1e-9, 1e-8))
     for attempt in attempts[:-1]:
         try:
             return solve_checked(problem, attempt)

@@ -14,6 +14,7 @@ from .experiment import Experiment
 #: experiment name → module (absolute) whose ``EXPERIMENT`` is that experiment
 RUN_MODULES: dict[str, str] = {
     "identifiability": "convex_coding.pipeline.identifiability_run",
+    "on_off": "convex_coding.pipeline.on_off_run",
     "on_off_density": "convex_coding.pipeline.on_off_density_run",
     "tuning_criteria": "convex_coding.pipeline.tuning_criteria_run",
     "tuning_uniqueness": "convex_coding.pipeline.tuning_uniqueness_run",

@@ -16,6 +16,8 @@ COLORS = {
     "mixed": "#d6604d",
     "neutral": "#7f7f7f",
     "error": "#000000",
+    "on": "#b2182b",
+    "off": "#2166ac",
 }
 
 #: the one figure style (``convex_coding.mplstyle`` beside this file): fonts, sizes, dpi
