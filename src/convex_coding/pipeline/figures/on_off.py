@@ -53,7 +53,9 @@ def summarise(inputs: Mapping[str, Any]) -> dict[str, Any]:
         "sweep": {"law": sweep[0]["params"]["law"],
                   "p0": [r["params"]["p0"] for r in sweep],
                   "n_channels": [r["n_channels"] for r in sweep],
-                  "advantage": [r["advantage"] for r in sweep]},
+                  "first_single_p0": next((r["params"]["p0"] for r in sweep
+                                           if r["n_channels"] == 1), None),
+                  "max_advantage": max(r["advantage"] for r in sweep)},
         "controls": {n: {"n_channels": r["n_channels"], "bias": r["bias"],
                          "bias_fraction": r["bias_fraction"]} for n, r in controls.items()},
         "symmetric_on_off": all(r["n_channels"] == 2 and abs(r["bias"]) <= 1e-9
