@@ -24,3 +24,14 @@ def test_environment_yml_matches_pyproject() -> None:
     listed = {_name(r): r for r in pip_block if not r.startswith("-e")}
     assert listed == wanted
     assert "python=3.11" in env["dependencies"]
+
+
+def test_packaged_configs_are_the_top_level_conf() -> None:
+    """src/convex_coding/conf is a symlink to conf/ (not a copy that could drift), and
+    the wheel's package data takes every YAML file under it (tests/test_wheel.py builds)."""
+    link = REPO / "src" / "convex_coding" / "conf"
+    assert link.is_symlink()
+    assert link.resolve() == (REPO / "conf").resolve()
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["convex_coding"]
+    assert "conf/**/*.yaml" in package_data

@@ -105,3 +105,12 @@ def test_installed_cli_runs_one_instance(fresh_python: Path, tmp_path: Path) -> 
     assert record["agree"] is True
     assert any((tmp_path / "cache").rglob("*.json"))
     assert not (tmp_path / "conf").exists()
+
+
+def test_installed_help_reads_the_packaged_configs(fresh_python: Path, tmp_path: Path) -> None:
+    """``--help`` of the installed console script: descriptions and ranges from the wheel."""
+    script = fresh_python.parent / "convex-coding"
+    stdout = _run([str(script), "experiment=identifiability", "--help"], cwd=tmp_path)
+    assert "experiment=identifiability  (paper" in stdout
+    assert "seed=0" in stdout and "an integer ≥ 0" in stdout
+    assert "(no description)" not in stdout
