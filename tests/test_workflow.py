@@ -77,6 +77,20 @@ def test_quick_run_reproduces_the_papers_figures_1_and_2(quick_run: Path) -> Non
     assert _summary(quick_run)["tuning_uniqueness"]["condition_vs_rotation"]["violations"] == 0
 
 
+def test_quick_run_reproduces_the_papers_figure_3(quick_run: Path) -> None:
+    for ext in (".pdf", ".png"):
+        assert (quick_run / f"results/quick/figures/fig3_on_off{ext}").stat().st_size > 10_000
+    on_off = _summary(quick_run)["on_off"]
+    assert on_off["n_laws"] >= 6 and on_off["max_threshold_error"] <= 1e-3
+    assert on_off["agreement"]["agree"] == on_off["agreement"]["compared"]
+    assert on_off["symmetric_on_off"]
+    cert = on_off["certification"]
+    assert cert["max_certificate_violation"] <= 1e-9 and cert["max_bound_gap"] <= 1e-6
+    images = on_off["images"]
+    assert all(r["n_channels"] == 2 for n, r in images.items() if n.endswith("contrast"))
+    assert all(r["n_channels"] == 1 for n, r in images.items() if n.endswith("edges"))
+
+
 def test_quick_run_reproduces_the_extensions(quick_run: Path) -> None:
     for name in ("ext_tuning_criteria", "ext_on_off_density"):
         for ext in (".pdf", ".png"):
