@@ -115,12 +115,12 @@ def test_ranges_and_unchecked_keys_of_a_toy_experiment(tmp_path: Path,
     assert by_key["experiment.checked"].allowed_text() == "an integer > 0"
     assert by_key["experiment.checked"].description == "a checked key"
     assert by_key["experiment.name"].description == "A toy that checks one key."
-    assert by_key["experiment.free"].allowed_text() == "not checked by the experiment"
+    assert by_key["experiment.free"].allowed_text() == "not checked with these settings"
     assert by_key["cache_dir"].allowed_text() == "a folder path (non-empty)"
-    assert by_key["seed"].allowed_text() == "not checked by the experiment"
+    assert by_key["seed"].allowed_text() == "not checked with these settings"
     assert info.unchecked == ["other.size"]
     # mode's range is not checked either, so no variant turns on the strict check
-    assert by_key["experiment.mode"].allowed_text() == "not checked by the experiment"
+    assert by_key["experiment.mode"].allowed_text() == "not checked with these settings"
 
 
 def _enum_toy_run(cfg, cache) -> dict[str, Any]:
@@ -232,3 +232,16 @@ def test_the_heartbeat_stops_with_its_block(capsys: pytest.CaptureFixture) -> No
     time.sleep(0.15)
     assert 2 <= printed.count("job: still running") <= 4
     assert capsys.readouterr().out == ""
+
+
+def test_settings_passed_with_help_turn_on_their_checks() -> None:
+    """Two steps from the defaults (instance=on_off and a stimulus with a parameter):
+    found once the settings are given, as ``experiment.instance=on_off … --help`` does."""
+    key = "experiment.stimulus_param"
+    default = clihelp.experiment_help("tuning_criteria")
+    given = clihelp.experiment_help("tuning_criteria", ["experiment.instance=on_off",
+                                                        "experiment.stimulus=spike_and_slab"])
+    (before,) = [k for k in default.keys if k.key == key]
+    (after,) = [k for k in given.keys if k.key == key]
+    assert before.allowed_text() == "not checked with these settings"
+    assert after.allowed_text() != "not checked with these settings"

@@ -85,10 +85,14 @@ class KeyHelp:
     def allowed_text(self) -> str:
         """The range(s), the chosen settings' first; ``not checked`` if no check applies."""
         if not self.allowed:
-            return "not checked by the experiment"
+            return "not checked with these settings"
+        def same(text: str) -> str:  # "null for stimulus.kind=gaussian" ≡ "…=uniform"
+            return re.sub(r"([\w.]+)=[\w.]+", r"\1=*", text)
+
+        base = same(self.allowed.get("", "\0"))
         by_text: dict[str, list[str]] = {}
         for label, text in self.allowed.items():
-            if label == "" or text != self.allowed.get(""):
+            if label == "" or same(text) != base:
                 by_text.setdefault(text, []).append(label)
         parts = []
         for text, labels in by_text.items():
@@ -119,8 +123,7 @@ def _file_package(path: Path, conf_dir: Path) -> str:
 def _sentence(lines: list[str]) -> str:
     """The first sentence of a comment block (one line of help)."""
     text = " ".join(lines)
-    cut = text.find(". ")
-    return text[:cut + 1] if cut > 0 else text
+    return re.split(r"(?<=[.?!])\s", text, maxsplit=1)[0]
 
 
 def parse_comments(path: Path, package: str = "") -> dict[str, tuple[str, bool]]:
@@ -164,7 +167,7 @@ def parse_comments(path: Path, package: str = "") -> dict[str, tuple[str, bool]]
             full = f"{package}.{dotted}" if package else dotted
             if not comment and not pending and match["key"] in ("name", "kind") \
                     and header != ["-"]:
-                pending = header[:1]
+                pending = header
             out[full] = (comment, True) if comment else (_sentence(pending), False)
             inline = (full, level) if comment else None
         pending = []
@@ -333,9 +336,10 @@ def experiment_help(name: str, overrides: Sequence[str] = (),
                 if key not in values:
                     values[key] = OmegaConf.select(variant, key)
                     found[key], extra[key] = {}, label
-        else:  # another value of an enumerated key: its unchecked siblings
-            parent = label.partition("=")[0].rpartition(".")[0]
-            keys_here = [k for k in unchecked_here if k.rpartition(".")[0] == parent]
+        else:  # another value of an enumerated key: its siblings unchecked or naming it
+            varied = label.partition("=")[0]
+            keys_here = [k for k in values if k.rpartition(".")[0] == varied.rpartition(".")[0]
+                         and (k in unchecked_here or varied in found[k].get("", ""))]
         for key in keys_here:
             if OmegaConf.select(variant, key, default=_ABSENT) is not _ABSENT:
                 text = probe(variant, key)
@@ -357,8 +361,8 @@ def _variants(cfg: DictConfig, choices: dict[str, str], found: dict[str, dict[st
     """Configs one step from ``cfg`` that may turn on checks the chosen settings skip:
     ``(label, group prefix or "", config, the swapped-in option file or None)``.  Another
     option of a group the run checks (its file swapped in: the group's keys are probed
-    again, new ones listed), or another value of a key
-    whose range is an enumeration (its unchecked siblings are probed, e.g. the
+    again, new ones listed), or another value of a key whose range is an enumeration (its
+    siblings that are unchecked or whose range names it are probed, e.g. the
     ``alignment.*`` keys under ``alignment.job=sweep``); ``experiment.name`` (another
     experiment) and a group's ``kind`` (the group options cover it) are not varied."""
     for group, option in choices.items():
@@ -373,7 +377,8 @@ def _variants(cfg: DictConfig, choices: dict[str, str], found: dict[str, dict[st
             OmegaConf.update(variant, group, OmegaConf.load(path), merge=False)
             yield f"{group}={path.stem}", f"{group}.", variant, path
     for key, ranges in list(found.items()):
-        if key == "experiment.name" or key.rpartition(".")[0] in set(choices) - {"experiment"}:
+        if key == "experiment.name" or (key.endswith(".kind") and key.rpartition(".")[0]
+                                        in choices):
             continue
         current = OmegaConf.select(cfg, key)
         for token in _tokens(ranges.get("", "")):
@@ -439,8 +444,10 @@ def render_help(overrides: Sequence[str] = (), conf_dir: Path = CONF_DIR) -> str
     for group in sorted(p for p in conf_dir.iterdir() if p.is_dir()):
         options = " | ".join(sorted(p.stem for p in group.glob("*.yaml")))
         lines.append(f"  {group.name:<12} {options}")
-    lines += ["", "keys (KEY=default, description, allowed values from the experiment's checks;",
-              "'with X=Y' ranges apply under that setting):", ""]
+    lines += ["", "keys: KEY=default, its description, and the values the experiment's own checks",
+              "allow ('with X=Y': under that setting; 'not checked with these settings': no",
+              "check rejected a bad value with the chosen settings or one of them changed —",
+              "pass the settings, e.g. `experiment.instance=on_off --help`, to see more)", ""]
     for name in chosen or registry.names():
         if name not in infos:
             lines += [f"experiment={name}: unknown; allowed: {', '.join(registry.names())}", ""]
