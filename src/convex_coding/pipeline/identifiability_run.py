@@ -288,9 +288,21 @@ def _alignment_agree(job: str, payload: dict[str, Any]) -> bool:
     return bool(all(p[2] == p[3] for p in payload["points"]))
 
 
+ALIGNMENT_SWEEP_SCHEMA = {"c": list, "theory_modular": list, "solver_modular": list,
+                          "signed_margin": list, "certificate_violation": float,
+                          "theory_roots": list, "boundary_error": "number?", "kind": str,
+                          "param": float}
+ALIGNMENT_SHOWN_SCHEMA = {"c": float, "directions": list, "weights": list,
+                          "theory_modular": bool, "solver_modular": bool}
+ALIGNMENT_PHASE_SCHEMA = {"kind": str, "params": list, "points": list, "roots": list}
+
+
 def verify_alignment(payload: dict[str, Any]) -> None:
-    """Re-check a cached alignment payload from its stored numbers (cheap)."""
+    """Re-check a cached alignment payload from its stored numbers (cheap): its fields,
+    per-c arrays of one length, the certificate violation, roots inside the c range, one
+    weight per neuron, one root list per dataset parameter, and each agreement flag."""
     if "c" in payload:  # a sweep
+        check_fields(payload, ALIGNMENT_SWEEP_SCHEMA)
         n = len(payload["c"])
         if not (len(payload["theory_modular"]) == len(payload["solver_modular"]) == n
                 == len(payload["signed_margin"])):
@@ -303,9 +315,16 @@ def verify_alignment(payload: dict[str, Any]) -> None:
             if not payload["c"][0] < root < payload["c"][-1]:
                 raise CertificateError(f"alignment sweep: root {root} outside the c range")
     elif "shown" in payload:
+        check_fields(payload, {"shown": list})
+        for i, shown in enumerate(payload["shown"]):
+            check_fields(shown, ALIGNMENT_SHOWN_SCHEMA, f"payload.shown.{i}")
         if any(len(s["directions"]) != len(s["weights"]) for s in payload["shown"]):
             raise CertificateError("alignment showcase: neurons and weights differ in number")
-    elif len(payload.get("roots", [])) != len(payload.get("params", [None])):
+    elif check_fields(payload, ALIGNMENT_PHASE_SCHEMA) or not all(
+            isinstance(p, list) and len(p) == 4 and isinstance(p[2], bool)
+            and isinstance(p[3], bool) for p in payload["points"]):
+        raise CertificateError("alignment phase: each point is [param, c, theory, solver]")
+    elif len(payload["roots"]) != len(payload["params"]):
         raise CertificateError("alignment phase: one root list per dataset parameter needed")
 
 
