@@ -63,13 +63,13 @@ from .factorisation import (
     align,
     empirical_test,
     factorise,
-    gauss_newton_refit,
     max_neurons,
     merge_parallel_rows,
     numerical_rank,
     random_restarts,
     relative_residual,
 )
+from .gauss_newton import GaussNewtonSystem, gauss_newton_matrix, gauss_newton_refit
 from .instances import (
     Instance,
     offset_instance,
@@ -101,6 +101,7 @@ __all__ = [
     "DecodingSolution",
     "EmpiricalTest",
     "Factorisation",
+    "GaussNewtonSystem",
     "Instance",
     "LinearFamily",
     "OptimalityRoute",
@@ -114,6 +115,7 @@ __all__ = [
     "decomposition_unique",
     "empirical_test",
     "factorise",
+    "gauss_newton_matrix",
     "gauss_newton_refit",
     "max_neurons",
     "merge_parallel_rows",

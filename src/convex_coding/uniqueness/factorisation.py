@@ -1,9 +1,10 @@
 r"""The empirical uniqueness test: random-restart nonnegative symmetric factorisations.
 
 ``min_{Z ≥ 0} ¼‖ZᵀZ − Q‖²_F`` from random starts (projected quasi-Newton), then pruning
-of tiny neurons, merging of parallel copies and a Gauss–Newton refit; the factors of
-different restarts are aligned by cosine similarity and Hungarian matching, and their
-discrepancy decides ``unique`` / ``non-unique``.  Also the verdict labels shared by the
+of tiny neurons, merging of parallel copies and a Gauss–Newton refit
+(:mod:`.gauss_newton`); the factors of different restarts are aligned by cosine
+similarity and Hungarian matching, and their discrepancy decides ``unique`` /
+``non-unique``.  Also the verdict labels shared by the
 criteria.
 """
 
@@ -12,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import linear_sum_assignment, minimize
+
+from .gauss_newton import gauss_newton_refit
 
 UNIQUE = "unique"
 NON_UNIQUE = "non-unique"
@@ -50,69 +52,6 @@ def _lbfgs(q: np.ndarray, z0: np.ndarray, nonnegative: bool, max_iter: int) -> n
                    options={"maxiter": max_iter, "ftol": 0.0, "gtol": 1e-13, "maxcor": 20})
     z = res.x.reshape(n, t)
     return np.maximum(z, 0.0) if nonnegative else z
-
-
-def gauss_newton_refit(q: np.ndarray, z: np.ndarray, nonnegative: bool = True,
-                       max_iter: int = 80, active_tol: float = 1e-6) -> np.ndarray:
-    """Projected Levenberg–Marquardt on ``ZᵀZ = Q`` (quadratic convergence at zero residual).
-
-    The Gauss–Newton matrix of ``r(Z) = ZᵀZ − Q`` has the closed form
-    ``JᵀJ[(i,t),(j,s)] = 2(δ_ts (ZZᵀ)_ij + Z_is Z_jt)`` and ``Jᵀr = 2ZR``.  An
-    ε-active set (Bertsekas) fixes at zero the entries below ``active_tol·max Z`` whose
-    gradient pushes them down; a step that would make an entry negative is projected,
-    and the damping grows until the residual decreases.
-    """
-    qn = max(np.linalg.norm(q), 1e-300)
-    damping = 1e-6
-    for _ in range(max_iter):
-        r = z.T @ z - q
-        f0 = float(np.einsum("ij,ij->", r, r))
-        if np.sqrt(f0) <= 1e-15 * qn:
-            break
-        g = z @ r
-        if nonnegative:
-            bound = (z <= active_tol * z.max()) & (g >= 0)
-            if bound.any() and np.any(z[bound] > 0):
-                z = np.where(bound, 0.0, z)
-                r = z.T @ z - q
-                f0 = float(np.einsum("ij,ij->", r, r))
-                g = z @ r
-            free = ~bound
-        else:
-            free = np.ones(z.shape, dtype=bool)
-        ii, tt = np.nonzero(free)
-        if ii.size == 0:
-            break
-        zz = z @ z.T
-        jtj = 2.0 * ((tt[:, None] == tt[None, :]) * zz[ii[:, None], ii[None, :]]
-                     + z[ii[:, None], tt[None, :]] * z[ii[None, :], tt[:, None]])
-        grad = 2.0 * g[ii, tt]
-        scale = max(float(np.trace(jtj)) / ii.size, 1e-300)
-        diag = np.diag(jtj).copy()
-        improved = False
-        while damping < 1e8:
-            np.fill_diagonal(jtj, diag + damping * scale)  # JᵀJ + μI is positive definite
-            try:
-                step = cho_solve(cho_factor(jtj, check_finite=False), -grad,
-                                 check_finite=False)
-            except np.linalg.LinAlgError:  # numerically singular: damp more
-                damping *= 10.0
-                continue
-            cand = z.copy()
-            cand[ii, tt] += step
-            if nonnegative:
-                cand = np.maximum(cand, 0.0)
-            rn = cand.T @ cand - q
-            fn = float(np.einsum("ij,ij->", rn, rn))
-            if fn < f0:
-                damping = max(damping / 10.0, 1e-15)
-                improved = True
-                break
-            damping *= 10.0
-        if not improved:
-            break
-        z = cand
-    return z
 
 
 def merge_parallel_rows(z: np.ndarray, prune_tol: float = 1e-7,

@@ -1,0 +1,192 @@
+r"""Gauss–Newton systems of ``r(Z) = ZᵀZ − Q`` on a set of free entries, and the refit.
+
+The residual ``r(Z) = ZᵀZ − Q`` (``Z``: ``n × T``, rows are neurons) has Jacobian
+``J Δ = ΔᵀZ + ZᵀΔ`` (a symmetric ``T × T`` matrix), adjoint ``Jᵀ S = Z(S + Sᵀ)`` and
+
+    ``JᵀJ Δ = 2(Z Zᵀ Δ + Z Δᵀ Z)``,  ``JᵀJ[(i,t),(j,s)] = 2(δ_ts (ZZᵀ)_ij + Z_is Z_jt)``.
+
+With ``P_F`` the restriction to the free entries ``F`` (the ones not held at zero by the
+active set) and ``J_F = J P_F``, a Levenberg–Marquardt step solves
+
+    ``(J_Fᵀ J_F + λ I) x = −J_Fᵀ r``  (``|F|`` unknowns; the *primal* system).
+
+``J_F`` maps ``R^F`` into the symmetric matrices, of dimension ``m = T(T+1)/2``.  The
+push-through identity ``(XᵀX + λI)⁻¹Xᵀ = Xᵀ(XXᵀ + λI)⁻¹`` (any ``λ > 0``) gives the same
+step from the ``m × m`` *dual* system
+
+    ``x = −J_Fᵀ y``,  ``(J_F J_Fᵀ + λ I) y = svec(r)``,
+
+where ``svec`` is the isometry ``Sym(T) → R^m`` (diagonal entries, ``√2 ×`` the upper
+ones).  ``J_F J_Fᵀ`` is assembled from its structure, never from ``J_F``: for symmetric
+``S``, ``W = P_F(2ZS)`` and ``(J_F J_Fᵀ S)_ab = (WᵀZ + ZᵀW)_ab
+= 2 Σ_u (C_abu S_ua + C_bau S_ub)`` with ``C_abu = Σ_{i: (i,a) ∈ F} Z_ib Z_iu``
+(``O(nT³)`` flops; ``2T`` nonzeros per row).  :class:`GaussNewtonSystem` solves whichever
+system is smaller, so its cost is ``O(min(|F|, m)³)`` per damping value instead of
+``O(|F|³)``; in exact arithmetic both give the same step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy.linalg.lapack import dpotrf, dpotrs
+
+SQRT2 = float(np.sqrt(2.0))
+
+
+def gauss_newton_matrix(z: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Dense ``J_FᵀJ_F`` over the free entries (row-major order of ``np.nonzero(free)``):
+    ``2(δ_ts (ZZᵀ)_ij + Z_is Z_jt)``."""
+    ii, tt = np.nonzero(free)
+    d = (z @ z.T).take(ii, 0).take(ii, 1)
+    d *= tt[:, None] == tt[None, :]
+    y = z.take(ii, 0).take(tt, 1)  # y[k, l] = Z[i_k, t_l]
+    d += y * y.T
+    d *= 2.0
+    return d
+
+
+@lru_cache(maxsize=8)
+def _dual_pattern(t: int) -> tuple[np.ndarray, ...]:
+    """Index pattern of ``J_F J_Fᵀ`` in ``svec`` coordinates (depends on ``T`` only).
+
+    Pairs ``p = (a ≤ b)`` in ``np.triu_indices`` order; for each pair and each ``u`` the
+    two entries ``(p(a,b), p(u,a))`` and ``(p(a,b), p(u,b))`` with their ``svec``
+    weights ``2 β_ab γ_ua``, ``2 β_ab γ_ub`` (``β = √2`` off the diagonal, ``γ = 1/√2``
+    off the diagonal, both 1 on it).
+    """
+    a, b = np.triu_indices(t)
+    m = a.size
+    index = np.empty((t, t), dtype=np.intp)
+    index[a, b] = np.arange(m)
+    index[b, a] = np.arange(m)
+    u = np.arange(t)
+    beta = np.where(a == b, 1.0, SQRT2)[:, None]
+    gamma = np.where(u[None, :] == a[:, None], 1.0, 1.0 / SQRT2)
+    gamma_b = np.where(u[None, :] == b[:, None], 1.0, 1.0 / SQRT2)
+    rows = np.arange(m)[:, None] * m
+    flat = np.concatenate([(rows + index[u[None, :], a[:, None]]).ravel(),
+                           (rows + index[u[None, :], b[:, None]]).ravel()])
+    weight = np.concatenate([(2.0 * beta * gamma).ravel(), (2.0 * beta * gamma_b).ravel()])
+    scale = np.where(a == b, 1.0, SQRT2)  # svec weights
+    return a, b, flat, weight, scale
+
+
+class GaussNewtonSystem:
+    """``J_FᵀJ_F + λI`` at ``Z`` on the free entries ``F``; ``solve`` for any ``λ > 0``.
+
+    ``form``: ``"primal"`` (``|F| × |F|``), ``"dual"`` (``m × m``) or ``None`` (the
+    smaller).  The primal matrix is the dense formula of :func:`gauss_newton_matrix`;
+    the dual one is assembled from ``C_abu`` (module docstring).  ``trace`` is
+    ``tr J_FᵀJ_F = Σ_{(i,t) ∈ F} 2((ZZᵀ)_ii + Z_it²)`` (the same for both forms).
+    """
+
+    def __init__(self, z: np.ndarray, free: np.ndarray, form: str | None = None) -> None:
+        self.z, self.free = z, free
+        self.ii, self.tt = np.nonzero(free)
+        t = z.shape[1]
+        m = t * (t + 1) // 2
+        self.form = form or ("dual" if m < self.ii.size else "primal")
+        if self.form == "primal":
+            self.matrix = gauss_newton_matrix(z, free)
+            self.diag = np.diag(self.matrix).copy()
+            self.trace = float(np.trace(self.matrix))
+        elif self.form == "dual":
+            self.matrix = self._dual_matrix()
+            self.diag = np.diag(self.matrix).copy()
+            sq = np.einsum("it,it->i", z, z)
+            self.trace = float(2.0 * np.sum(sq[self.ii] + z[self.ii, self.tt] ** 2))
+        else:
+            raise ValueError(f"form must be 'primal', 'dual' or None, not {form!r}")
+
+    def _dual_matrix(self) -> np.ndarray:
+        """``J_F J_Fᵀ`` in ``svec`` coordinates, ``m × m``."""
+        z, t = self.z, self.z.shape[1]
+        a, b, flat, weight, _ = _dual_pattern(t)
+        m = a.size
+        zf = self.free.T[:, :, None] * z[None, :, :]  # zf[a, i, u] = F_ia Z_iu
+        c = np.matmul(zf.transpose(0, 2, 1), z)  # c[a, b, u] = Σ_i F_ia Z_ib Z_iu
+        values = np.concatenate([c[a, b, :].ravel(), c[b, a, :].ravel()]) * weight
+        return np.bincount(flat, weights=values, minlength=m * m).reshape(m, m)
+
+    def solve(self, residual: np.ndarray, lam: float) -> np.ndarray:
+        """The step ``x = −(J_FᵀJ_F + λI)⁻¹ J_Fᵀ r`` on the free entries (``|F|`` values,
+        in ``np.nonzero(free)`` order).  ``residual``: the symmetric ``r = ZᵀZ − Q``.
+        Raises ``numpy.linalg.LinAlgError`` when the damped matrix is numerically not
+        positive definite."""
+        np.fill_diagonal(self.matrix, self.diag + lam)
+        # LAPACK's Cholesky and triangular solves (what scipy's cho_factor/cho_solve call)
+        factor, info = dpotrf(self.matrix, lower=0, clean=0, overwrite_a=0)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"damped Gauss–Newton matrix not positive definite "
+                                        f"(potrf info {info})")
+        if self.form == "primal":
+            grad = 2.0 * (self.z @ residual)[self.ii, self.tt]  # J_Fᵀr
+            return dpotrs(factor, -grad, lower=0)[0]
+        a, b, _, _, scale = _dual_pattern(self.z.shape[1])
+        y = dpotrs(factor, residual[a, b] * scale, lower=0)[0]
+        s = np.empty_like(residual)
+        s[a, b] = y / scale
+        s[b, a] = s[a, b]
+        return -2.0 * (self.z @ s)[self.ii, self.tt]
+
+
+def gauss_newton_refit(q: np.ndarray, z: np.ndarray, nonnegative: bool = True,
+                       max_iter: int = 80, active_tol: float = 1e-6,
+                       form: str | None = None) -> np.ndarray:
+    """Projected Levenberg–Marquardt on ``ZᵀZ = Q`` (quadratic convergence at zero residual).
+
+    Each iteration solves ``(J_FᵀJ_F + μ·s·I) x = −J_Fᵀ r`` with ``s = tr(J_FᵀJ_F)/|F|``
+    (:class:`GaussNewtonSystem`: the primal or the equivalent dual system, whichever is
+    smaller; ``form`` forces one).  An ε-active set (Bertsekas) fixes at zero the entries
+    below ``active_tol·max Z`` whose gradient ``Jᵀr = 2ZR`` pushes them down; a step that
+    would make an entry negative is projected, and the damping ``μ`` grows ×10 until the
+    residual decreases (÷10 after a success, floor ``1e-15``).  Stops at
+    ``‖r‖_F ≤ 1e-15‖Q‖_F``, after ``max_iter`` iterations, or when no damping ``< 1e8``
+    decreases the residual.
+    """
+    qn = max(np.linalg.norm(q), 1e-300)
+    damping = 1e-6
+    for _ in range(max_iter):
+        r = z.T @ z - q
+        f0 = float(np.einsum("ij,ij->", r, r))
+        if np.sqrt(f0) <= 1e-15 * qn:
+            break
+        if nonnegative:
+            g = z @ r
+            bound = (z <= active_tol * z.max()) & (g >= 0)
+            if bound.any() and np.any(z[bound] > 0):
+                z = np.where(bound, 0.0, z)
+                r = z.T @ z - q
+                f0 = float(np.einsum("ij,ij->", r, r))
+            free = ~bound
+        else:
+            free = np.ones(z.shape, dtype=bool)
+        if not free.any():
+            break
+        system = GaussNewtonSystem(z, free, form)
+        ii, tt = system.ii, system.tt
+        scale = max(system.trace / ii.size, 1e-300)
+        improved = False
+        while damping < 1e8:
+            try:
+                step = system.solve(r, damping * scale)  # JᵀJ + μI is positive definite
+            except np.linalg.LinAlgError:  # numerically singular: damp more
+                damping *= 10.0
+                continue
+            cand = z.copy()
+            cand[ii, tt] += step
+            if nonnegative:
+                cand = np.maximum(cand, 0.0)
+            rn = cand.T @ cand - q
+            fn = float(np.einsum("ij,ij->", rn, rn))
+            if fn < f0:
+                damping = max(damping / 10.0, 1e-15)
+                improved = True
+                break
+            damping *= 10.0
+        if not improved:
+            break
+        z = cand
+    return z
