@@ -159,8 +159,9 @@ class ResultCache:
         if isinstance(payload, dict) and payload.get(UNCERTIFIED) is True:
             reason = payload.get("reason")
             if isinstance(reason, str) and reason:
-                raise UncertifiedError(f"{reason} (recorded as uncertified in {path}; not "
-                                       "solved again until the code or the inputs change)")
+                raise UncertifiedError(f"{reason} (recorded as uncertified in {path}: not "
+                                       "solved again until the code or the inputs change; "
+                                       "delete that file to solve it now)")
             log.warning("cache entry %s: uncertified entry without a reason; moved aside",
                         key[:12])
             self._quarantine(path, ".rejected")
