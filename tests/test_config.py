@@ -17,7 +17,8 @@ GROUPS = {p.name: sorted(f.stem for f in p.glob("*.yaml")) for p in CONF_DIR.ite
 
 
 # groups only the named experiment's defaults list pulls in
-GROUP_EXPERIMENT = {"stimulus": "on_off_density", "population": "tuning_uniqueness"}
+GROUP_EXPERIMENT = {"stimulus": "on_off_density", "population": "tuning_uniqueness",
+                    "variable": "on_off"}
 
 
 @pytest.mark.parametrize("group,option", [(g, o) for g, opts in GROUPS.items() for o in opts])
