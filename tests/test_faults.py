@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from convex_coding.pipeline import registry
 from convex_coding.pipeline.cache import ResultCache
 
 RUN = [sys.executable, "-m", "convex_coding", "dataset=uniform", "dataset.dim=3",
@@ -29,10 +30,12 @@ def _science(record: dict) -> dict:
 
 
 def _all_entries_valid(cache_dir: Path) -> list[dict]:
+    """Every entry a kill left behind passes the checksum *and* its certificate re-check."""
     cache = ResultCache(cache_dir)
+    verify = registry.get("identifiability").verify
     payloads = []
     for path in cache_dir.rglob("*.json"):
-        payload = cache.get(path.stem)
+        payload = cache.get(path.stem, verify=verify)
         assert payload is not None, f"{path} is in the cache but does not verify"
         payloads.append(payload)
     return payloads
