@@ -121,13 +121,17 @@ def render_report(summary: Mapping[str, object], figures: Sequence[FigureEntry],
 
 
 def _agreements(block: object, prefix: str = "") -> list[str]:
-    """Every ``agreement`` key (any depth), as 'prefix.key = value' lines."""
+    """Every ``agreement`` key (any depth), as 'prefix.key = value' lines (a count pair
+    ``{agree, compared}`` as 'agree/compared')."""
     out: list[str] = []
     if isinstance(block, Mapping):
         for key, value in block.items():
             path = f"{prefix}.{key}" if prefix else str(key)
             if "agreement" in str(key) and _is_scalar(value):
                 out.append(f"  {path} = {fmt(value)}")
+            elif ("agreement" in str(key) and isinstance(value, Mapping)
+                  and {"agree", "compared"} <= set(value)):
+                out.append(f"  {path} = {value['agree']}/{value['compared']}")
             else:
                 out.extend(_agreements(value, path))
     return out
