@@ -436,6 +436,10 @@ def render(inputs: Inputs, paths) -> None:
         fig.render(_records(inputs), inputs["showcase"], paths)
 
 
+#: the config check alone (no solve): run before any job by the workflow
+validate = validate_identifiability
+
+
 EXPERIMENT = Experiment(
     name="identifiability",
     title="Theorem 1: when is the energy-efficient nonnegative affine autoencoder modular?",

@@ -492,6 +492,10 @@ def render(inputs: Inputs, paths) -> None:
     fig.render(*_sweeps(inputs), dict(inputs["showcase"]), paths)
 
 
+#: the config check alone (no solve): run before any job by the workflow
+validate = validate_on_off_density
+
+
 EXPERIMENT = Experiment(
     name="on_off_density",
     title="Extension: ON/OFF channels under a per-neuron lifetime-density bound ρ",

@@ -4,7 +4,7 @@ Snakemake locks the working folder (``.snakemake/locks/*.lock``) while it runs a
 the lock when it ends; a run killed with ``kill -9`` (or a power cut) leaves the lock
 behind, and every later run stops with *Directory cannot be locked* until ``--unlock``.
 :func:`clear_stale_locks`, called when the main Snakemake process parses the workflow
-(``workflow/rules/lock.smk``), removes such a lock when no other Snakemake can be using
+(``workflow/rules/guard.smk``), removes such a lock when no other Snakemake can be using
 the folder:
 
 * every main Snakemake process of this workflow records itself in

@@ -408,6 +408,10 @@ def render(inputs: Inputs, paths) -> None:
     fig.render(_records(inputs), inputs["showcase"], paths)
 
 
+#: the config check alone (no solve): run before any job by the workflow
+validate = validate_tuning_criteria
+
+
 EXPERIMENT = Experiment(
     name="tuning_criteria",
     title="Extension: our four criteria for unique tunings on certified optima",

@@ -11,7 +11,7 @@ when Snakemake parses the workflow.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +112,117 @@ def _semantic_error(cfg: Mapping[str, Any], conf_dir: Path) -> str | None:
             return (f"scales.{name}.on_off_density.family.{clash[0]}: also a key of stimuli "
                     "(names must differ)")
     return None
+
+
+def _memo_digest(conf_dir: Path) -> str:
+    """What a config check depends on: every Hydra file and the package's code."""
+    import hashlib
+
+    from .cache import code_digest
+
+    h = hashlib.sha256(code_digest().encode())
+    for path in sorted(conf_dir.rglob("*.yaml")):
+        h.update(str(path.relative_to(conf_dir)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def check_instances(runs: Iterable[tuple[str, Sequence[str]]],
+                    conf_dir: Path | None = None,
+                    memo: Path | None = None) -> list[tuple[str, str]]:
+    """``(instance, cause)`` for every configured instance whose Hydra config is invalid
+    (no solve; :func:`error_lines` turns them into a few console lines).
+
+    ``runs`` are ``(name, overrides)`` pairs, e.g. every instance of the jobs a workflow
+    run is about to start.  Each is composed (:class:`~.batch.BatchComposer`) and checked
+    by its experiment's ``validate(cfg)`` (the run module's config check), so a bad value
+    in a Hydra group file stops the workflow before any job runs, naming the instance.
+    Experiments without a ``validate`` are left to their jobs.  ``memo`` (a JSON file)
+    remembers the override lists found valid, with the digest of the Hydra files and the
+    code they were checked with, so a rerun checks only new instances.
+    """
+    import hashlib
+    import json
+
+    conf_dir = Path(conf_dir) if conf_dir is not None else SCHEMA.parents[2] / "conf"
+    conf_dir = conf_dir.resolve()
+    errors: list[tuple[str, str]] = []
+    checks: dict[str, Any] = {}
+    digest = _memo_digest(conf_dir)
+    known: set[str] = set()
+    if memo is not None:
+        try:
+            stored = json.loads(Path(memo).read_text())
+            if stored.get("digest") == digest:
+                known = set(stored.get("valid", []))
+        except (OSError, ValueError, AttributeError):
+            pass
+    todo = [(n, ov, hashlib.sha256("\0".join(ov).encode()).hexdigest()) for n, ov in runs]
+    todo = [t for t in todo if t[2] not in known]
+    if not todo:
+        return errors  # all checked before: no solver stack imported
+    import importlib
+
+    from hydra import initialize_config_dir
+
+    from . import registry
+    from .batch import BatchComposer, instance_name
+    from .errors import ConfigError
+
+    failed: set[str] = set()
+    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+        composer = BatchComposer(conf_dir)
+        for name, overrides, h in todo:
+            failed.add(h)
+            try:
+                cfg = composer([*overrides, "cache_dir=unused"])
+                experiment = str(cfg.experiment.name)
+                if experiment not in checks:
+                    module = registry.RUN_MODULES.get(experiment)
+                    checks[experiment] = (getattr(importlib.import_module(module), "validate",
+                                                  None) if module else None)
+                if checks[experiment] is not None:
+                    checks[experiment](cfg)
+                failed.discard(h)
+            except ConfigError as exc:
+                errors.append((instance_name(name, overrides), str(exc)))
+            except Exception as exc:  # Hydra's own errors: one line, the gist
+                text = " ".join(str(exc).split()) or type(exc).__name__
+                errors.append((instance_name(name, overrides), text))
+    if memo is not None and todo:
+        from .cache import atomic_write_text
+
+        valid = known | {h for _, _, h in todo if h not in failed}
+        atomic_write_text(Path(memo), json.dumps({"digest": digest, "valid": sorted(valid)}))
+    return errors
+
+
+def job_instances(jobs: Iterable[Any]) -> list[tuple[str, Sequence[str]]]:
+    """``(name, overrides)`` of every instance of Snakemake jobs whose ``params`` carry
+    ``overrides`` (a list of override lists, or a dict name → overrides)."""
+    out: list[tuple[str, Sequence[str]]] = []
+    for job in jobs:
+        overrides = getattr(getattr(job, "params", None), "overrides", None)
+        if isinstance(overrides, Mapping):
+            items = list(overrides.items())
+        elif isinstance(overrides, list | tuple):
+            items = list(enumerate(overrides))
+        else:
+            continue
+        label = f"{job.rule.name}[{', '.join(str(o) for o in job.output)}]"
+        out += [(f"{label} {name}", list(ov)) for name, ov in items
+                if isinstance(ov, list | tuple)]
+    return out
+
+
+def error_lines(errors: Sequence[tuple[str, str]], limit: int = 5) -> list[str]:
+    """One line per distinct cause (the first ``limit``): the cause, how many instances
+    it affects and the first of them by name and overrides."""
+    by_cause: dict[str, list[str]] = {}
+    for instance, cause in errors:
+        by_cause.setdefault(cause, []).append(instance)
+    lines = [f"{cause} ({len(insts)} instance{'s' if len(insts) > 1 else ''}, first: "
+             f"{insts[0]})" for cause, insts in list(by_cause.items())[:limit]]
+    if len(by_cause) > limit:
+        lines.append(f"… and {len(by_cause) - limit} more distinct errors")
+    return lines
