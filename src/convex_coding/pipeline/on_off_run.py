@@ -239,14 +239,15 @@ def measure_threshold(cfg: DictConfig, settings: SolverSettings) -> dict[str, An
             "steps": steps}
 
 
-def cache_key(cfg: DictConfig, settings: SolverSettings) -> str:
+def cache_key(cfg: DictConfig, settings: SolverSettings, var: ac.Variable | None) -> str:
+    """Content key: the variable's arrays (solve) or its config (threshold), λ, numerics,
+    solver and code."""
     exp = cfg.experiment
     numerics = {k: exp[k] for k in ("mode", "certificate_tol", "bound_tol", "twin_cells",
                                     "threshold_tol")}
     if exp.mode == "threshold":
         instance = {"variable": OmegaConf.to_container(cfg.variable, resolve=True)}
     else:
-        var = build_variable(cfg)
         instance = {"values": array_digest(var.values), "weights": array_digest(var.weights)}
     return content_key({"experiment": "on_off", **instance, "lam": float(cfg.lam),
                         "numerics": numerics, "solver": settings.as_dict(),
@@ -292,13 +293,14 @@ def _curves(payload: dict[str, Any]) -> dict[str, Any]:
 def run(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
     validate(cfg)
     settings = solver_settings(cfg)
-    key = cache_key(cfg, settings)
     exp = cfg.experiment
+    var = None if exp.mode == "threshold" else build_variable(cfg)
+    key = cache_key(cfg, settings, var)
 
     def solve() -> dict[str, Any]:
-        if exp.mode == "threshold":
+        if var is None:
             return measure_threshold(cfg, settings)
-        return certified_code(build_variable(cfg), float(cfg.lam), settings, exp)
+        return certified_code(var, float(cfg.lam), settings, exp)
 
     payload, hit = solve_cached(cache, key, solve, verify_payload)
     variable = OmegaConf.to_container(cfg.variable, resolve=True)
