@@ -8,6 +8,7 @@ other than ``optimal`` is an error (:class:`SolverError`), never a result.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,10 +118,15 @@ class SolveReport:
 
 
 def solve_checked(problem: cp.Problem, settings: SolverSettings) -> SolveReport:
-    """Solve ``problem`` with the named solver; raise unless the status is optimal."""
+    """Solve ``problem`` with the named solver; raise unless the status is optimal.
+
+    cvxpy's "Solution may be inaccurate" warning is silenced: an inaccurate end is a
+    :class:`SolverError` here, so the warning only cluttered the job logs."""
     name = resolve_solver(settings.name)
     try:
-        problem.solve(solver=name, **settings.options)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+            problem.solve(solver=name, **settings.options)
     except cp.error.SolverError as exc:
         raise SolverError(f"{name} failed: {exc}") from exc
     if problem.status != cp.OPTIMAL:
