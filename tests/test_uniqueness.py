@@ -179,13 +179,13 @@ def _dense_lm_refit(q: np.ndarray, z: np.ndarray, max_iter: int) -> np.ndarray:
     return z
 
 
-@pytest.mark.parametrize("n, t", [(4, 9), (12, 5), (30, 8)])
+@pytest.mark.parametrize("n, t", [(4, 9), (12, 5), (30, 8), (6, 40)])
 def test_gauss_newton_system_matches_the_dense_solve(n, t) -> None:
-    """Both forms solve ``(J_FᵀJ_F + λI) x = −J_Fᵀr`` to rounding, against the dense
+    """Every form solves ``(J_FᵀJ_F + λI) x = −J_Fᵀr`` to rounding, against the dense
     matrix, which is ``Δ ↦ 2(ZZᵀΔ + ZΔᵀZ)`` restricted to the free entries."""
     rng = np.random.default_rng(n + t)
     z = rng.uniform(0.0, 1.0, (n, t))
-    free = rng.random((n, t)) > 0.3
+    free = rng.random((n, t)) > 0.2
     q0 = rng.uniform(0.0, 1.0, (n, t))
     r = z.T @ z - q0.T @ q0
     ii, tt = np.nonzero(free)
@@ -196,34 +196,38 @@ def test_gauss_newton_system_matches_the_dense_solve(n, t) -> None:
                                atol=1e-12 * np.abs(operator).max())
     for lam in (1e-4, 1.0):
         want = np.linalg.solve(dense + lam * np.eye(ii.size), -2.0 * (z @ r)[ii, tt])
-        for form in ("primal", "dual"):
+        for form in ("primal", "dual", "bordered"):
             system = uq.GaussNewtonSystem(z, free, form)
             assert system.trace == pytest.approx(np.trace(dense), rel=1e-13)
             got = system.solve(r, lam)
             assert np.abs(got - want).max() <= 1e-9 * np.abs(want).max(), (form, lam)
-    smaller = "dual" if t * (t + 1) // 2 < ii.size else "primal"
-    assert uq.GaussNewtonSystem(z, free).form == smaller
+            assert system.fallbacks == 0
+    # all entries free: the bordered form is the closed-form inverse, refined
+    full = np.ones_like(free)
+    want = np.linalg.solve(uq.gauss_newton_matrix(z, full) + 1e-3 * np.eye(z.size),
+                           -2.0 * (z @ r).ravel())
+    got = uq.GaussNewtonSystem(z, full, "bordered").solve(r, 1e-3)
+    assert np.abs(got - want).max() <= 1e-9 * np.abs(want).max()
 
 
-@pytest.mark.parametrize("n, t", [(5, 12), (14, 6)])  # primal, dual form
-def test_refit_reproduces_the_dense_refit(n, t) -> None:
-    """The primal form is the old computation (same numbers to the last bit); the dual
-    form follows the same iterates to rounding."""
+@pytest.mark.parametrize("form", ["primal", "dual", "bordered", None])
+@pytest.mark.parametrize("n, t", [(5, 12), (14, 6)])
+def test_refit_reproduces_the_dense_refit(n, t, form) -> None:
+    """The primal form is the old computation (same numbers to the last bit); the others
+    follow the same iterates to rounding."""
     rng = np.random.default_rng(3 * n + t)
     z0 = rng.uniform(0.0, 1.0, (n, t)) * (rng.random((n, t)) > 0.3)
     q = z0.T @ z0
     start = np.maximum(z0 + 0.05 * rng.standard_normal((n, t)), 0.0)
     want = _dense_lm_refit(q, start, max_iter=6)
-    got = uq.gauss_newton_refit(q, start, max_iter=6)
-    form = uq.GaussNewtonSystem(start, start > 0).form
-    assert form == ("primal" if n < t else "dual")
+    got = uq.gauss_newton_refit(q, start, max_iter=6, form=form)
     if form == "primal":
         np.testing.assert_array_equal(got, want)
     else:
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-8 * np.abs(want).max())
 
 
-@pytest.mark.parametrize("form", ["primal", "dual"])
+@pytest.mark.parametrize("form", ["primal", "dual", "bordered"])
 def test_refit_converges_quadratically_to_a_planted_factorisation(form) -> None:
     """From 1e-2 off a planted unique ``Z ≥ 0`` (private stimuli, zeros kept), the refit
     recovers it: the first steps square the residual (Gauss–Newton at zero residual; the

@@ -73,32 +73,75 @@ def _dual_pattern(t: int) -> tuple[np.ndarray, ...]:
     return a, b, flat, weight, scale
 
 
+def _potrf(matrix: np.ndarray) -> np.ndarray:
+    """LAPACK's Cholesky (what ``scipy.linalg.cho_factor`` calls, without its checks)."""
+    factor, info = dpotrf(matrix, lower=0, clean=0, overwrite_a=0)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"damped Gauss–Newton matrix not positive definite "
+                                    f"(potrf info {info})")
+    return factor
+
+
 class GaussNewtonSystem:
     """``J_FᵀJ_F + λI`` at ``Z`` on the free entries ``F``; ``solve`` for any ``λ > 0``.
 
-    ``form``: ``"primal"`` (``|F| × |F|``), ``"dual"`` (``m × m``) or ``None`` (the
-    smaller).  The primal matrix is the dense formula of :func:`gauss_newton_matrix`;
-    the dual one is assembled from ``C_abu`` (module docstring).  ``trace`` is
-    ``tr J_FᵀJ_F = Σ_{(i,t) ∈ F} 2((ZZᵀ)_ii + Z_it²)`` (the same for both forms).
+    ``form``:
+
+    * ``"primal"``: Cholesky of the dense ``|F| × |F|`` matrix
+      (:func:`gauss_newton_matrix`);
+    * ``"dual"``: Cholesky of ``J_F J_Fᵀ + λI`` (``m × m``, assembled from ``C_abu``;
+      module docstring);
+    * ``"bordered"``: the closed-form inverse ``Y = (JᵀJ + λI)⁻¹`` of the *unmasked*
+      operator and the bound entries ``B`` (the complement of ``F``), by the inverse of
+      a principal submatrix ``((JᵀJ + λI)_FF)⁻¹ = Y_FF − Y_FB Y_BB⁻¹ Y_BF``
+      (``|B| × |B|`` Cholesky), followed by iterative refinement with the exact operator
+      ``2(ZZᵀΔ + ZΔᵀZ) + λΔ`` on ``F`` until the backward error is below ``1e-15``
+      (dense primal solve if it is not reached).  With ``Z = UΣVᵀ`` (full SVD) and
+      ``Δ = UWVᵀ`` the unmasked operator is ``W ↦ 2(ΣΣᵀW + ΣWᵀΣ) + λW``: it couples
+      only ``W_ab`` and ``W_ba``, through ``2vvᵀ + λI`` with ``v = (σ_a, σ_b)``, so
+      ``Y = U·[(W − 2σ_a(σ_aW_ab + σ_bW_ba)/(λ + 2σ_a² + 2σ_b²))/λ]·Vᵀ``
+      (``σ = 0`` beyond ``min(n, T)``; no partner ``W_ba`` when ``a ≥ T`` or ``b ≥ n``);
+    * ``None``: the cheapest (smallest factorised matrix).
+
+    ``trace`` is ``tr J_FᵀJ_F = Σ_{(i,t) ∈ F} 2((ZZᵀ)_ii + Z_it²)``.
     """
 
     def __init__(self, z: np.ndarray, free: np.ndarray, form: str | None = None) -> None:
         self.z, self.free = z, free
         self.ii, self.tt = np.nonzero(free)
-        t = z.shape[1]
+        n, t = z.shape
         m = t * (t + 1) // 2
-        self.form = form or ("dual" if m < self.ii.size else "primal")
-        if self.form == "primal":
-            self.matrix = gauss_newton_matrix(z, free)
-            self.diag = np.diag(self.matrix).copy()
-            self.trace = float(np.trace(self.matrix))
-        elif self.form == "dual":
-            self.matrix = self._dual_matrix()
-            self.diag = np.diag(self.matrix).copy()
-            sq = np.einsum("it,it->i", z, z)
-            self.trace = float(2.0 * np.sum(sq[self.ii] + z[self.ii, self.tt] ** 2))
+        n_bound = z.size - self.ii.size
+        if form is None:
+            sizes = {"primal": self.ii.size, "dual": m, "bordered": 2 * n_bound + 16}
+            form = min(sizes, key=sizes.__getitem__)
+        self.form = form
+        self._matrix: np.ndarray | None = None
+        self.fallbacks = 0  # bordered solves handed to the dense primal one
+        if form == "primal":
+            self._matrix = gauss_newton_matrix(z, free)
+            self.diag = np.diag(self._matrix).copy()
+            self.trace = float(np.trace(self._matrix))
+            return
+        sq = np.einsum("it,it->i", z, z)
+        self.trace = float(2.0 * np.sum(sq[self.ii] + z[self.ii, self.tt] ** 2))
+        if form == "dual":
+            self._matrix = self._dual_matrix()
+        elif form == "bordered":
+            self.bi, self.bt = np.nonzero(~free)
+            u, sigma, vt = np.linalg.svd(z)
+            self.u, self.vt = u, vt
+            k = sigma.size
+            self.sn, self.st = np.zeros(n), np.zeros(t)
+            self.sn[:k] = sigma
+            self.st[:k] = sigma
+            self.k = k
+            self.zz = z @ z.T
         else:
-            raise ValueError(f"form must be 'primal', 'dual' or None, not {form!r}")
+            raise ValueError(f"form must be 'primal', 'dual', 'bordered' or None, "
+                             f"not {form!r}")
+        if self._matrix is not None:
+            self.diag = np.diag(self._matrix).copy()
 
     def _dual_matrix(self) -> np.ndarray:
         """``J_F J_Fᵀ`` in ``svec`` coordinates, ``m × m``."""
@@ -110,26 +153,94 @@ class GaussNewtonSystem:
         values = np.concatenate([c[a, b, :].ravel(), c[b, a, :].ravel()]) * weight
         return np.bincount(flat, weights=values, minlength=m * m).reshape(m, m)
 
+    def _unmasked_inverse(self, w: np.ndarray, lam: float) -> np.ndarray:
+        """``Y`` in SVD coordinates: ``W ↦ (W − 2σ_a T_ab/(λ + 2σ_a² + 2σ_b²))/λ``,
+        ``T_ab = σ_a W_ab + σ_b W_ba`` (``w``: ``(…, n, T)``)."""
+        k, sn, st = self.k, self.sn, self.st
+        coupled = sn[:, None] * w
+        coupled[..., :k, :k] += np.swapaxes(w[..., :k, :k], -1, -2) * st[None, :k]
+        denom = lam + 2.0 * (sn[:, None] ** 2 + st[None, :] ** 2)
+        return (w - 2.0 * sn[:, None] * coupled / denom) / lam
+
+    def _apply_inverse(self, x: np.ndarray, lam: float) -> np.ndarray:
+        """``Y X`` for ``X`` of shape ``(…, n, T)``."""
+        w = self.u.T @ x @ self.vt.T
+        return self.u @ self._unmasked_inverse(w, lam) @ self.vt
+
+    def _bordered(self, rhs: np.ndarray, lam: float) -> np.ndarray:
+        """``((JᵀJ + λI)_FF)⁻¹ rhs`` with refinement (``rhs`` on ``F``)."""
+        ii, tt, bi, bt = self.ii, self.tt, self.bi, self.bt
+        n, t = self.z.shape
+        if bi.size:
+            # columns Y e_b for the bound entries: in SVD coordinates e_b ↦ U[i_b]ᵀ V[t_b]
+            w = self.u[bi][:, :, None] * self.vt.T[bt][:, None, :]
+            cols = self.u @ self._unmasked_inverse(w, lam) @ self.vt  # (|B|, n, T)
+            y_bb = cols[:, bi, bt]
+            y_fb = cols[:, ii, tt].T
+            factor = _potrf(y_bb)
+
+        def once(b: np.ndarray) -> np.ndarray:
+            full = np.zeros((n, t))
+            full[ii, tt] = b
+            yb = self._apply_inverse(full, lam)
+            x = yb[ii, tt]
+            if bi.size:
+                x = x - y_fb @ dpotrs(factor, yb[bi, bt], lower=0)[0]
+            return x
+
+        def matvec(x: np.ndarray) -> np.ndarray:
+            full = np.zeros((n, t))
+            full[ii, tt] = x
+            out = 2.0 * (self.zz @ full + self.z @ (full.T @ self.z)) + lam * full
+            return out[ii, tt]
+
+        # backward error ‖rhs − A x‖ / (‖A‖‖x‖ + ‖rhs‖), ‖A‖ ≤ 4σ₁² + λ: refine to 1e-15
+        # (a dense Cholesky solve attains O(1e-16)); typically one refinement step
+        x = once(rhs)
+        anorm = 4.0 * self.sn[0] ** 2 + lam
+        previous = np.inf
+        for _ in range(8):
+            res = rhs - matvec(x)
+            norm = np.linalg.norm(res)
+            if norm <= 1e-15 * (anorm * np.linalg.norm(x) + np.linalg.norm(rhs)):
+                return x
+            if norm > 0.5 * previous:  # refinement stalled: not at rounding level
+                break
+            previous = norm
+            x = x + once(res)
+        raise np.linalg.LinAlgError("bordered solve did not converge")
+
     def solve(self, residual: np.ndarray, lam: float) -> np.ndarray:
         """The step ``x = −(J_FᵀJ_F + λI)⁻¹ J_Fᵀ r`` on the free entries (``|F|`` values,
         in ``np.nonzero(free)`` order).  ``residual``: the symmetric ``r = ZᵀZ − Q``.
         Raises ``numpy.linalg.LinAlgError`` when the damped matrix is numerically not
         positive definite."""
-        np.fill_diagonal(self.matrix, self.diag + lam)
-        # LAPACK's Cholesky and triangular solves (what scipy's cho_factor/cho_solve call)
-        factor, info = dpotrf(self.matrix, lower=0, clean=0, overwrite_a=0)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"damped Gauss–Newton matrix not positive definite "
-                                        f"(potrf info {info})")
-        if self.form == "primal":
+        if self.form == "bordered":
             grad = 2.0 * (self.z @ residual)[self.ii, self.tt]  # J_Fᵀr
-            return dpotrs(factor, -grad, lower=0)[0]
+            try:
+                return self._bordered(-grad, lam)
+            except np.linalg.LinAlgError:  # ill-conditioned: the dense primal solve
+                if self._matrix is None:
+                    self._matrix = gauss_newton_matrix(self.z, self.free)
+                    self.diag = np.diag(self._matrix).copy()
+                self.fallbacks += 1
+                return self._primal(grad, lam)
+        if self.form == "primal":
+            return self._primal(2.0 * (self.z @ residual)[self.ii, self.tt], lam)
+        assert self._matrix is not None
+        np.fill_diagonal(self._matrix, self.diag + lam)
+        factor = _potrf(self._matrix)
         a, b, _, _, scale = _dual_pattern(self.z.shape[1])
         y = dpotrs(factor, residual[a, b] * scale, lower=0)[0]
         s = np.empty_like(residual)
         s[a, b] = y / scale
         s[b, a] = s[a, b]
         return -2.0 * (self.z @ s)[self.ii, self.tt]
+
+    def _primal(self, grad: np.ndarray, lam: float) -> np.ndarray:
+        assert self._matrix is not None
+        np.fill_diagonal(self._matrix, self.diag + lam)
+        return dpotrs(_potrf(self._matrix), -grad, lower=0)[0]
 
 
 def gauss_newton_refit(q: np.ndarray, z: np.ndarray, nonnegative: bool = True,
