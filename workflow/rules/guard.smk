@@ -12,7 +12,7 @@ from convex_coding.pipeline.snakemake_guard import guard as _guard
 
 _GUARD_MESSAGE = _guard(workflow)
 if _GUARD_MESSAGE:
-    _sys.stderr.write(_GUARD_MESSAGE + "\n")
+    _sys.stderr.write(f"{_GUARD_MESSAGE}\n")
 
 
 onstart:
