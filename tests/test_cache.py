@@ -114,6 +114,14 @@ def test_field_schema(payload: dict, where: str | None) -> None:
             check_fields(payload, {"a": {"b": float}})
 
 
+def test_every_schema_kind() -> None:
+    check_fields({"f": 1.5, "n": None, "i": 2, "b": False, "s": "x", "l": [], "d": {"k": 1}},
+                 {"f": float, "n": "number?", "i": int, "b": bool, "s": str, "l": list,
+                  "d": dict})
+    with pytest.raises(CertificateError, match=r"payload\.d=.* is not a"):
+        check_fields({"d": [1]}, {"d": dict})
+
+
 def test_matrix_fields() -> None:
     check_fields({"m": [[1.0, 2.0], [3.0, 4.0]], "n": None}, {"m": "matrix", "n": "matrix?"})
     for bad in ([], [[1.0], [2.0, 3.0]], [[1.0, None]], "x"):

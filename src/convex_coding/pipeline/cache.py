@@ -239,7 +239,8 @@ def check_fields(payload: Any, schema: Schema, where: str = "payload") -> None:
     ``schema`` with the right kind of value.
 
     ``schema`` maps a field to ``float`` (a finite number), ``"number?"`` (a finite number
-    or null), ``int``, ``bool``, ``str``, ``list`` (a list), ``"matrix"`` (a non-empty list
+    or null), ``int``, ``bool``, ``str``, ``list`` (a list), ``dict`` (an object with any
+    fields), ``"matrix"`` (a non-empty list
     of equally long lists of finite numbers) or a nested schema (a dict).
     """
     if not isinstance(payload, dict):
@@ -272,6 +273,8 @@ def _is_kind(value: Any, kind: Any) -> bool:
         return isinstance(value, str)
     if kind is list:
         return isinstance(value, list)
+    if kind is dict:
+        return isinstance(value, dict)
     if kind == "matrix?":
         return value is None or _is_kind(value, "matrix")
     if kind == "matrix":
