@@ -20,9 +20,16 @@ where ``svec`` is the isometry ``Sym(T) → R^m`` (diagonal entries, ``√2 ×``
 ones).  ``J_F J_Fᵀ`` is assembled from its structure, never from ``J_F``: for symmetric
 ``S``, ``W = P_F(2ZS)`` and ``(J_F J_Fᵀ S)_ab = (WᵀZ + ZᵀW)_ab
 = 2 Σ_u (C_abu S_ua + C_bau S_ub)`` with ``C_abu = Σ_{i: (i,a) ∈ F} Z_ib Z_iu``
-(``O(nT³)`` flops; ``2T`` nonzeros per row).  :class:`GaussNewtonSystem` solves whichever
-system is smaller, so its cost is ``O(min(|F|, m)³)`` per damping value instead of
-``O(|F|³)``; in exact arithmetic both give the same step.
+(``O(nT³)`` flops; ``2T`` nonzeros per row).
+
+A third, *bordered* solve uses the closed-form inverse of the unmasked damped operator
+(diagonal up to ``2 × 2`` blocks in the singular vectors of ``Z``) and a Schur complement
+on the ``|B| = nT − |F|`` bound entries, then iterative refinement with the exact
+operator (:class:`GaussNewtonSystem`).  Nonnegative factorisations keep most entries
+free, so ``|B|`` is usually far smaller than ``|F|`` or ``m``.  :class:`GaussNewtonSystem`
+factorises the smallest of the three matrices, so a damping value costs
+``O(min(|F|, m, |B|)³)`` (plus ``O(nT(n + T))`` per operator application) instead of
+``O(|F|³)``; in exact arithmetic all three give the same step.
 """
 
 from __future__ import annotations
