@@ -92,6 +92,7 @@ def test_forged_entry_is_moved_aside_and_recomputed(tmp_path: Path, forge, mode)
     cache = ResultCache(tmp_path)
     overrides = ["variable.p0=0.2", f"experiment.mode={mode}", "experiment.threshold_tol=0.01"]
     clean = _run(tmp_path, *overrides, cache=cache)
+    assert _run(tmp_path, *overrides, cache=cache)["cache_hit"]  # a clean entry verifies
     path = cache.path(clean["key"])
     payload = json.loads(path.read_text())["payload"]
     forge(payload)
