@@ -15,6 +15,7 @@ configfile: "conf/workflow.yaml"
 report: "workflow/report/workflow.rst"
 
 
+include: "workflow/rules/guard.smk"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/identifiability.smk"
 include: "workflow/rules/tuning_uniqueness.smk"

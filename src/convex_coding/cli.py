@@ -74,7 +74,7 @@ def app(cfg: DictConfig) -> None:
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
     except (SolverError, CertificateError) as exc:
-        sys.exit(f"error: solve not certified, nothing cached: {exc}")
+        sys.exit(f"error: solve not certified (no result cached): {exc}")
     out = Path(cfg.out) if cfg.out else Path(HydraConfig.get().runtime.output_dir) / "result.json"
     atomic_write_text(out, json.dumps(record, indent=1, sort_keys=True))
     source = "cache hit" if record["cache_hit"] else "solved"

@@ -21,5 +21,5 @@ rule benchmarks:
     conda:
         "../../environment.yml"
     shell:
-        "{params.python} {params.script} --scale {params.scale:q} > {log} 2>&1"
-        " || (tail -n 30 {log}; exit 1)"
+        "{params.python:q} {params.script:q} --scale {params.scale:q} > {log:q} 2>&1"
+        " || (tail -n 30 {log:q}; exit 1)"

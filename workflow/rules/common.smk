@@ -7,19 +7,18 @@ import re
 import sys
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 
 def check_workflow_config(cfg):
-    """conf/workflow.yaml (and --config) against its schema: one line naming the key."""
-    schema = yaml.safe_load((Path(workflow.basedir) / "workflow/schemas/workflow.schema.yaml")
-                            .read_text())
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schema).iter_errors(cfg))
+    """conf/workflow.yaml (and --config): one line naming the key (schema, NaN/inf, the
+    scale, group options against conf/; convex_coding.pipeline.workflow_config)."""
+    from convex_coding.pipeline.workflow_config import check_workflow_config as _check
+
+    error = _check(cfg, Path(workflow.basedir) / "workflow/schemas/workflow.schema.yaml",
+                   Path(workflow.basedir) / "conf")
     if error is not None:
-        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        sys.stderr.write(f"error: conf/workflow.yaml: {key}: {error.message}\n")
+        sys.stderr.write(f"error: {error}\n")
         sys.exit(1)
 
 

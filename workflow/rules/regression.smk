@@ -20,6 +20,6 @@ rule regress:
     conda:
         "../../environment.yml"
     shell:
-        "{params.python} -m convex_coding.pipeline.regression compare {input.summary}"
-        " --reference {input.reference} --tolerances {input.tolerances}"
-        " > {log} 2>&1 && cp {log} {output} || (cat {log}; exit 1)"
+        "{params.python:q} -m convex_coding.pipeline.regression compare {input.summary:q}"
+        " --reference {input.reference:q} --tolerances {input.tolerances:q}"
+        " > {log:q} 2>&1 && cp {log:q} {output:q} || (cat {log:q}; exit 1)"
