@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..pipeline.errors import CertificateError
+from ..errors import CertificateError
 from .closed_form import AffineCode
 from .variables import Variable
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from ..errors import CertificateError
+
+__all__ = ["CertificateError", "ConfigError", "InputDataError", "InstanceError",
+           "UncertifiedError"]
+
 
 class ConfigError(ValueError):
     """An invalid config value; the message names the key and the allowed values."""
-
-
-class CertificateError(RuntimeError):
-    """A solve finished but its optimality certificate fails: never a result."""
 
 
 class UncertifiedError(CertificateError):
