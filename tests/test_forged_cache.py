@@ -97,7 +97,7 @@ def test_missing_field_is_moved_aside(tmp_path: Path) -> None:
 
 def test_uncertified_instance_is_recorded_and_not_solved_again(tmp_path: Path,
                                                               monkeypatch) -> None:
-    from convex_coding.pipeline import identifiability_run as ir
+    from convex_coding.pipeline import theorem1 as ir
 
     cfg = compose_run([*FORGERIES["identifiability"][0], f"cache_dir={tmp_path}"])
     cache = ResultCache(tmp_path)
@@ -126,7 +126,7 @@ def test_uncertified_theorem1_optimum_makes_an_uncertified_criteria_record(
         tmp_path: Path, monkeypatch) -> None:
     """Tuning criteria reuse the identifiability entry: an uncertified one there gives an
     uncertified (listed, never counted) criteria record, not a crash."""
-    from convex_coding.pipeline import identifiability_run as ir
+    from convex_coding.pipeline import theorem1 as ir
 
     monkeypatch.setattr(ir, "solve_and_certify", lambda *a, **k: (_ for _ in ()).throw(
         CertificateError("complementary slackness violated")))

@@ -41,7 +41,7 @@ from .config import (
 )
 from .errors import CertificateError, ConfigError
 from .experiment import Experiment, Inputs
-from .identifiability_run import (
+from .theorem1 import (
     build_problem,
     cached_instance,
     numerics_of,

@@ -11,8 +11,8 @@ import numpy as np
 from scipy.spatial import ConvexHull
 
 from ...identifiability import AutoencoderProblem, circle_directions, reduced_cost
-from ..identifiability_run import build_problem
 from ..runs import compose_run
+from ..theorem1 import build_problem
 from . import COLORS, STYLE, panel_label, save
 
 Record = Mapping[str, Any]
