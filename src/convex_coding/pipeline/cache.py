@@ -71,7 +71,8 @@ def array_digest(a: np.ndarray) -> str:
 
 #: code that neither produces nor checks a cached payload (drawing, the command line)
 _NOT_IN_CODE_DIGEST = ("pipeline/figures/", "cli.py", "__main__.py",
-                       "pipeline/snakemake_guard.py", "pipeline/workflow_config.py")
+                       "pipeline/snakemake_guard.py", "pipeline/workflow_config.py",
+                       "pipeline/help.py", "pipeline/report.py", "pipeline/regression.py")
 
 
 @functools.cache
