@@ -33,7 +33,7 @@ CASES = [
      "solver.name='gurobi' is not supported; allowed: auto, clarabel, scs, mosek"),
     (["solver=mosek"], "no MOSEK licence was found"),
     (["experiment.certificate_tol=-1"], "experiment.certificate_tol=-1 is invalid"),
-    (["dataset=spiral"], "dataset='spiral' is invalid; allowed: grid, grid_cut, uniform"),
+    (["dataset=spiral"], "dataset='spiral' is invalid; allowed: file, grid, grid_cut, uniform"),
     (["experiment=sparse_coding"],
      "experiment='sparse_coding' is invalid; allowed: identifiability, "),
     # Theorem 3 (ON/OFF)

@@ -73,13 +73,18 @@ def unit_interval(key: str) -> tuple[str, Callable[[Any], bool], str]:
     return key, lambda v: is_real(v) and 0 < v < 1, "a number in (0, 1)"
 
 
-def validate_identifiability(cfg: DictConfig) -> None:
-    """Check every setting an identifiability run reads."""
-    require(cfg, "seed", lambda v: is_int(v) and v >= 0, "an integer ≥ 0")
-    require(cfg, "lambda_w", lambda v: is_real(v) and v >= 0, "a finite number ≥ 0")
-    require(cfg, "lambda_r", lambda v: is_real(v) and v > 0, "a finite number > 0")
-    dim = require(cfg, "dataset.dim", lambda v: is_int(v) and v in (2, 3), "2 or 3")
-    require(cfg, "dataset.kind", lambda v: v in DATASET_KINDS, ", ".join(DATASET_KINDS))
+def _validate_mixing(cfg: DictConfig, dim: int) -> None:
+    require(cfg, "mixing.kind", lambda v: v in MIXING_KINDS, ", ".join(MIXING_KINDS))
+    require(cfg, "mixing.out_dim", lambda v: is_int(v) and dim <= v <= 1000,
+            f"an integer in [{dim}, 1000] (at least the number of sources)")
+    require(cfg, "mixing.max_correlation", lambda v: is_real(v) and 0 <= v < 1,
+            "a number in [0, 1)")
+    require(cfg, "mixing.correlation", lambda v: v is None or (is_real(v) and -1 < v < 1),
+            "null (random) or a number in (-1, 1)")
+    require(cfg, "mixing.gain_spread", lambda v: is_real(v) and 0 <= v < 1, "a number in [0, 1)")
+
+
+def _validate_generated_sources(cfg: DictConfig, dim: int) -> None:
     require(cfg, "dataset.points_per_axis", lambda v: is_int(v) and 2 <= v <= 201,
             "an integer in [2, 201]")
     require(cfg, "dataset.n_points", lambda v: is_int(v) and dim + 2 <= v <= 100000,
@@ -91,14 +96,24 @@ def validate_identifiability(cfg: DictConfig) -> None:
     require(cfg, "dataset.cut_corner",
             lambda v: v is None or (len(v) == dim and all(x in (-1, 1) for x in v)),
             f"null or a list of {dim} signs (±1)")
-    require(cfg, "mixing.kind", lambda v: v in MIXING_KINDS, ", ".join(MIXING_KINDS))
-    require(cfg, "mixing.out_dim", lambda v: is_int(v) and dim <= v <= 1000,
-            f"an integer in [{dim}, 1000] (at least the number of sources)")
-    require(cfg, "mixing.max_correlation", lambda v: is_real(v) and 0 <= v < 1,
-            "a number in [0, 1)")
-    require(cfg, "mixing.correlation", lambda v: v is None or (is_real(v) and -1 < v < 1),
-            "null (random) or a number in (-1, 1)")
-    require(cfg, "mixing.gain_spread", lambda v: is_real(v) and 0 <= v < 1, "a number in [0, 1)")
+
+
+def validate_identifiability(cfg: DictConfig) -> None:
+    """Check every setting an identifiability run reads."""
+    require(cfg, "seed", lambda v: is_int(v) and v >= 0, "an integer ≥ 0")
+    require(cfg, "lambda_w", lambda v: is_real(v) and v >= 0, "a finite number ≥ 0")
+    require(cfg, "lambda_r", lambda v: is_real(v) and v > 0, "a finite number > 0")
+    dim = require(cfg, "dataset.dim", lambda v: is_int(v) and v in (2, 3), "2 or 3")
+    kinds = (*DATASET_KINDS, "file")
+    kind = require(cfg, "dataset.kind", lambda v: v in kinds, ", ".join(kinds))
+    if kind == "file":
+        from .data_files import is_data_path
+
+        require(cfg, "dataset.path", is_data_path,
+                "the path of a .npy or .csv file (one source per column, one point per row)")
+    else:
+        _validate_generated_sources(cfg, dim)
+    _validate_mixing(cfg, dim)
     for key in ("theory_tol", "certificate_tol", "complementarity_tol", "value_tol",
                 "off_axis_tol"):
         require(cfg, *unit_interval(f"experiment.{key}"))

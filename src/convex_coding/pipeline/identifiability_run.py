@@ -11,7 +11,7 @@ from .. import __version__
 from ..solvers import SolverSettings, solver_version
 from .cache import ResultCache, check_fields, code_digest, content_key, solve_cached
 from .config import solver_settings, validate_identifiability
-from .errors import CertificateError
+from .errors import CertificateError, ConfigError
 from .experiment import Experiment, Inputs
 from .theorem1 import build_problem, cached_instance, numerics_of, problem_key, verify_payload
 
@@ -126,6 +126,8 @@ def run_identifiability(cfg: DictConfig, cache: ResultCache | None) -> dict[str,
     settings = solver_settings(cfg)
     try:
         problem = build_problem(cfg)
+    except ConfigError:  # the user's own data file: one line naming the key
+        raise
     except ValueError as exc:  # e.g. a dataset that collapses to a line
         raise CertificateError(f"the configured instance is degenerate: {exc}") from exc
     numerics = numerics_of(cfg)

@@ -22,6 +22,7 @@ from .. import affine_channels as ac
 from ..solvers import SolverSettings, solver_version
 from .cache import ResultCache, array_digest, check_fields, code_digest, content_key, solve_cached
 from .config import is_int, is_real, require, solver_settings
+from .data_files import is_data_path, load_table
 from .errors import CertificateError, ConfigError
 from .experiment import Experiment, Inputs
 
@@ -58,8 +59,8 @@ def validate(cfg: DictConfig) -> None:
         require(cfg, "variable.image", lambda v: v in IMAGES, ", ".join(IMAGES))
         require(cfg, "variable.feature", lambda v: v in FEATURES, ", ".join(FEATURES))
     if kind == "samples":
-        require(cfg, "variable.path", lambda v: isinstance(v, str) and v.endswith(
-            (".npy", ".csv")), "the path of a .npy or .csv file (one column of samples)")
+        require(cfg, "variable.path", is_data_path,
+                "the path of a .npy or .csv file (one column of samples)")
         require(cfg, "variable.column", lambda v: is_int(v) and v >= 0, "an integer ≥ 0")
     require(cfg, "lam", lambda v: is_real(v) and 0 < v <= 1e6, "a number in (0, 1e6]")
     exp = "experiment."
@@ -80,27 +81,12 @@ def validate(cfg: DictConfig) -> None:
 
 def load_samples(path: str, column: int) -> np.ndarray:
     """One column of a ``.npy`` or ``.csv`` file; a :class:`ConfigError` names the key."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"variable.path={path!r}: no such file")
+    data = load_table(path, "variable.path")
+    if column >= data.shape[1]:
+        raise ConfigError(f"variable.column={column} is invalid; the file has "
+                          f"{data.shape[1]} column(s)")
     try:
-        if file.suffix == ".npy":
-            data = np.load(file, allow_pickle=False)
-        else:
-            data = np.loadtxt(file, delimiter=",", ndmin=2)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"variable.path={path!r}: unreadable ({exc})") from exc
-    data = np.asarray(data, dtype=float)
-    if data.ndim == 2:
-        if column >= data.shape[1]:
-            raise ConfigError(f"variable.column={column} is invalid; the file has "
-                                 f"{data.shape[1]} column(s)")
-        data = data[:, column]
-    if data.ndim != 1:
-        raise ConfigError(f"variable.path={path!r}: expected one column, got shape "
-                             f"{data.shape}")
-    try:
-        return ac.validate_samples(data)
+        return ac.validate_samples(data[:, column])
     except ValueError as exc:
         raise ConfigError(f"variable.path={path!r}: {exc}") from exc
 

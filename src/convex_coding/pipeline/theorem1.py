@@ -27,23 +27,18 @@ from ..identifiability.theory import minimise_reduced_cost, modular_code
 from ..solvers import SolverSettings, solver_version
 from ..sources import make_mixing, make_sources
 from .cache import ResultCache, array_digest, check_fields, code_digest, content_key, solve_cached
-from .errors import CertificateError
+from .data_files import load_table
+from .errors import CertificateError, ConfigError
 
 
 def build_problem(cfg: DictConfig) -> AutoencoderProblem:
     """The instance a config describes (deterministic in ``seed``)."""
     rng = np.random.default_rng(cfg.seed)
     ds, mx = cfg.dataset, cfg.mixing
-    sources = make_sources(
-        ds.kind,
-        ds.dim,
-        rng,
-        points_per_axis=ds.points_per_axis,
-        n_points=ds.n_points,
-        scale_spread=ds.scale_spread,
-        cut_depth=tuple(ds.cut_depth),
-        cut_corner=None if ds.cut_corner is None else np.asarray(ds.cut_corner, dtype=float),
-    )
+    if ds.kind == "file":
+        sources = load_sources(ds.path, int(ds.dim))
+    else:
+        sources = _generated_sources(ds, rng)
     mixing = make_mixing(
         mx.kind,
         ds.dim,
@@ -54,6 +49,36 @@ def build_problem(cfg: DictConfig) -> AutoencoderProblem:
         gain_spread=mx.gain_spread,
     )
     return AutoencoderProblem(sources, mixing, float(cfg.lambda_w), float(cfg.lambda_r))
+
+
+def _generated_sources(ds: DictConfig, rng: np.random.Generator) -> np.ndarray:
+    return make_sources(
+        ds.kind,
+        ds.dim,
+        rng,
+        points_per_axis=ds.points_per_axis,
+        n_points=ds.n_points,
+        scale_spread=ds.scale_spread,
+        cut_depth=tuple(ds.cut_depth),
+        cut_corner=None if ds.cut_corner is None else np.asarray(ds.cut_corner, dtype=float),
+    )
+
+
+def load_sources(path: str, dim: int) -> np.ndarray:
+    """The user's source set (``d × T``) from a file of ``T`` rows and ``d`` columns; one line
+    naming ``dataset.path`` or ``dataset.dim`` if it is unusable."""
+    table = load_table(path, "dataset.path")
+    if table.shape[1] != dim:
+        raise ConfigError(f"dataset.dim={dim} is invalid; {path!r} has {table.shape[1]} "
+                          "column(s) (one per source)")
+    if table.shape[0] < dim + 2:
+        raise ConfigError(f"dataset.path={path!r}: {table.shape[0]} points; need at least "
+                          f"{dim + 2} for {dim} sources")
+    centred = table - table.mean(axis=0)
+    if np.linalg.matrix_rank(centred) < dim:
+        raise ConfigError(f"dataset.path={path!r}: the points lie in a lower-dimensional "
+                          "plane (the centred sources must span all d dimensions)")
+    return table.T.copy()
 
 
 def problem_key(problem: AutoencoderProblem, settings: SolverSettings, numerics: dict) -> str:

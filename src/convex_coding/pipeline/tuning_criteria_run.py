@@ -175,6 +175,8 @@ def instance_from_config(cfg: DictConfig, settings: SolverSettings,
                                   name="on_off")
     try:
         problem = build_problem(cfg)
+    except ConfigError:  # the user's own data file: one line naming the key
+        raise
     except ValueError as exc:
         raise CertificateError(f"the configured instance is degenerate: {exc}") from exc
     if not exp.nonnegative:
