@@ -107,14 +107,15 @@ def render(inputs: Mapping[str, Any], paths: Sequence[str | Path]) -> None:
     levels = [by_p0[p] for p in inputs["showcase_p0"] if p in by_p0]
     p0 = np.array([r["params"]["p0"] for r in sweep])
     with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(15, 7.6), constrained_layout=True)
-        grid = fig.add_gridspec(2, 12)
-        top = [fig.add_subplot(grid[0, 4 * i:4 * i + 4]) for i in range(3)]
+        fig = plt.figure(figsize=(11, 12.5), constrained_layout=True)
+        grid = fig.add_gridspec(3, 6, height_ratios=[0.8, 1, 1])
+        top = [fig.add_subplot(grid[0, 2 * i:2 * i + 2]) for i in range(3)]
         for ax, rec, level in zip(top, levels, LEVELS, strict=False):
             _tunings(ax, rec, level)
         top[0].legend(loc="upper center")
         panel_label(top[0], "a")
-        ax_b, ax_c, ax_d, ax_e = (fig.add_subplot(grid[1, 3 * i:3 * i + 3]) for i in range(4))
+        ax_b, ax_c = fig.add_subplot(grid[1, 0:3]), fig.add_subplot(grid[1, 3:6])
+        ax_d, ax_e = fig.add_subplot(grid[2, 0:3]), fig.add_subplot(grid[2, 3:6])
         for name, key in (("ON", "on"), ("OFF", "off")):
             ax_b.plot(p0, [r["mass_fraction"][name] for r in sweep], "o-", ms=3,
                       color=COLORS[key], label=f"{name}: probability mass")
@@ -128,11 +129,11 @@ def render(inputs: Mapping[str, Any], paths: Sequence[str | Path]) -> None:
             ax.set_xlabel("sparsity Pr$(I=0)$")
         ax_b.set_ylabel("fraction where the channel is active")
         ax_b.set_title(f"encoding ranges ({law} slab)")
-        ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize="x-small")
+        ax_b.legend(loc="upper left", bbox_to_anchor=(0.0, 0.9), fontsize="x-small")
         ax_d.set_ylabel("cost advantage of ON + OFF")
         ax_d.set_title(f"two channels vs one ({law} slab)")
         ax_d.set_ylim(bottom=0)
-        ax_d.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize="x-small")
+        ax_d.legend(loc="upper right", fontsize="x-small")
         _thresholds(ax_c, inputs["thresholds"])
         _plane(ax_e, sweep, controls, images)
         for ax, label in ((ax_b, "b"), (ax_c, "c"), (ax_d, "d"), (ax_e, "e")):
@@ -183,8 +184,7 @@ def _plane(ax: plt.Axes, sweep: list[Record], controls: dict, images: dict) -> N
         labels.append(label)
     handles += [Line2D([], [], ls="", marker="o", color=COLORS[k]) for k in ("on", "off")]
     labels += ["solved: ON + OFF", "solved: ON only"]
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
-              fontsize="x-small")
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="x-small")
     ax.set_xscale("log")
     ax.set_xlim(low, 1)
     ax.set_ylim(0, 1)
