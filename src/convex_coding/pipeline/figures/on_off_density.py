@@ -17,6 +17,8 @@ Record = Mapping[str, Any]
 
 #: tuning shapes in panel (a): increasing = ON, decreasing = OFF, other = localised
 SHAPE_COLORS = {"on": COLORS["modular"], "off": COLORS["mixed"], "bump": COLORS["neutral"]}
+#: at most this many localised tunings are drawn in panel (a) (evenly by centre)
+MAX_BUMPS_DRAWN = 10
 
 
 def _x(record: Record) -> np.ndarray:
@@ -88,10 +90,19 @@ def _tunings(ax: plt.Axes, record: Record, title: str) -> None:
     c = np.sqrt(lam * t) * np.asarray(sol["weights"])
     z = atoms * np.sqrt(c)
     many = z.shape[1] > 8
-    for k in np.argsort(-np.asarray(record["measured"]["centres"])):
+    by_centre = np.argsort(-np.asarray(record["measured"]["centres"]))
+    bumps = [k for k in by_centre if _shape(z[order, k]) == "bump"]
+    step = max(1, int(np.ceil(len(bumps) / MAX_BUMPS_DRAWN)))
+    shown = set(bumps[::step])  # a tiling of bumps: every step-th by centre, not a tangle
+    for k in by_centre:
         y = z[order, k]
+        if _shape(y) == "bump" and k not in shown:
+            continue
         ax.plot(x[order], y, color=SHAPE_COLORS[_shape(y)], lw=0.8 if many else 1.4,
                 alpha=0.85 if many else 1.0, marker="none" if many else "o", ms=1.8)
+    if len(shown) < len(bumps):
+        ax.text(0.5, 0.80, f"{len(shown)} of {len(bumps)} localised tunings drawn",
+                transform=ax.transAxes, ha="center", va="top", fontsize=6, color="0.4")
     ax.axvline(0, color="0.85", lw=0.6, zorder=0)
     ax.set_xlabel("stimulus $x$")
     ax.set_ylabel("firing rate $z_k(x)$")
