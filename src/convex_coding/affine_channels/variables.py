@@ -193,7 +193,7 @@ def compress(values: np.ndarray, weights: np.ndarray | None, n_cells: int) -> Va
     means = np.bincount(cell, rest_p * rest_x, n_cells)[keep] / mass[keep]
     means, tie = np.unique(means, return_inverse=True)  # ties across a cell edge merge
     mass = np.bincount(tie, mass[keep])
-    if not np.any(at_min) or p[at_min].sum() == 0:
+    if p[at_min].sum() == 0:  # x[0] is always at the minimum; its mass may be 0
         return Variable(means, mass / mass.sum())
     return Variable(np.r_[x[0], means], np.r_[p[at_min].sum(), mass])
 

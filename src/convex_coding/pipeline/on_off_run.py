@@ -38,10 +38,9 @@ def validate(cfg: DictConfig) -> None:
     kind = require(cfg, "variable.kind", lambda v: v in KINDS, ", ".join(KINDS))
     require(cfg, "variable.n_cells", lambda v: is_int(v) and 10 <= v <= 5000,
             "an integer in [10, 5000]")
-    mode = require(cfg, "experiment.mode", lambda v: v in MODES, ", ".join(MODES))
-    if mode == "threshold" and kind != "slab":
-        require(cfg, "experiment.mode", lambda v: False, f"solve (threshold needs variable=slab, "
-                f"not {kind})")
+    modes = MODES if kind == "slab" else ("solve",)
+    why = "" if kind == "slab" else f" (threshold needs variable=slab, not {kind})"
+    mode = require(cfg, "experiment.mode", lambda v: v in modes, ", ".join(modes) + why)
     if kind in ("slab", "skewed"):
         law = require(cfg, "variable.law", lambda v: v in ac.SLAB_LAWS, ", ".join(ac.SLAB_LAWS))
         if law in ac.SHAPED:
