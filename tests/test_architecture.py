@@ -55,3 +55,33 @@ def test_the_rules_see_imports() -> None:  # the checks above can fail
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_module_over_600_lines(path: Path) -> None:
     assert len(path.read_text().splitlines()) <= 600
+
+
+_HEAVY = ("cvxpy.atoms", "scipy.stats._stats_py", "matplotlib.pyplot")
+
+
+def _loaded_heavy(code: str) -> list[str]:
+    """The heavy modules a fresh interpreter has executed after running ``code``."""
+    import subprocess
+    import sys
+
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {_HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                         text=True, timeout=120)
+    return out.stdout.split()
+
+
+def test_importing_every_run_module_leaves_the_solver_stack_unloaded() -> None:
+    """A cache hit must not pay ~3 s for cvxpy (issue #20): run modules, the batch runner
+    and config checks import it lazily (``convex_coding._lazy``)."""
+    names = ", ".join(f"convex_coding.pipeline.{p.stem}" for p in RUN_MODULES)
+    assert _loaded_heavy(f"import convex_coding.pipeline.batch, {names}") == []
+
+
+def test_a_cache_hit_reads_and_verifies_without_cvxpy(tmp_path: Path) -> None:
+    """The second run of an instance is a cache hit, re-verified from the stored numbers,
+    in a process that never executes cvxpy."""
+    run = ("from convex_coding.pipeline.batch import run_batch\n"
+           f"run_batch([['experiment=identifiability']], {str(tmp_path)!r})")
+    _loaded_heavy(run)  # solves and caches
+    assert _loaded_heavy(run) == []

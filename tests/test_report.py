@@ -117,4 +117,3 @@ def test_chromium_shows_the_figures(tmp_path: Path):
     # both 200×200 images are rendered on the landing page, red (paper) above blue (extension)
     assert red.sum() > 0.9 * 200 * 200 and blue.sum() > 0.9 * 200 * 200
     assert np.nonzero(red)[0].max() < np.nonzero(blue)[0].min()
-    shutil.copy(shot, "/tmp/rep/shot.png")

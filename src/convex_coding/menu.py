@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cvxpy as cp
 import numpy as np
+
+from ._lazy import cvxpy as cp
 
 
 @dataclass(frozen=True)

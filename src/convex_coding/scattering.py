@@ -31,10 +31,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cvxpy as cp
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
+from ._lazy import cvxpy as cp
 from .solvers import SolverError, SolverSettings, solve_checked
 
 HOLDS = "holds"

@@ -8,11 +8,12 @@ other than ``optimal`` is an error (:class:`SolverError`), never a result.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import cvxpy as cp
+from ._lazy import cvxpy as cp
 
 #: Solvers this project supports, by the name used in ``conf/solver/*.yaml``.
 SUPPORTED_SOLVERS: tuple[str, ...] = ("CLARABEL", "SCS", "MOSEK")
@@ -53,11 +54,17 @@ def mosek_licensed() -> bool:
         return False
 
 
+#: The Python package behind each supported solver.
+SOLVER_PACKAGES: dict[str, str] = {"CLARABEL": "clarabel", "SCS": "scs", "MOSEK": "mosek"}
+
+
 @functools.cache
 def installed_solvers() -> frozenset[str]:
-    """cvxpy's installed solvers, looked up once per process (each lookup imports and
-    probes every solver package: several milliseconds per solve otherwise)."""
-    return frozenset(cp.installed_solvers())
+    """The supported solvers whose package is installed, found without importing them
+    (or cvxpy): checking a config must not cost the ~3 s of the solver stack, which a
+    run that only reads cached results never loads.  Looked up once per process."""
+    return frozenset(name for name, package in SOLVER_PACKAGES.items()
+                     if importlib.util.find_spec(package) is not None)
 
 
 def available_solvers() -> list[str]:
@@ -98,7 +105,7 @@ def resolve_solver(name: str) -> str:
 
 def solver_version(name: str) -> str:
     """Version string of a solver's Python package (recorded with every result)."""
-    module = {"CLARABEL": "clarabel", "SCS": "scs", "MOSEK": "mosek"}[name.upper()]
+    module = SOLVER_PACKAGES[name.upper()]
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from .._lazy import scipy_stats as stats
 
 #: Slab laws on (0, ∞) (the sparse variable's nonzero part); ``shape`` is k or σ.
 SLAB_LAWS: tuple[str, ...] = ("half_normal", "exponential", "uniform", "gamma", "lognormal")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cvxpy as cp
 import numpy as np
 
+from .._lazy import cvxpy as cp
 from ..menu import schur_trace
 from ..solvers import SolverSettings, solve_checked
 from .problem import AutoencoderProblem, bias_requirement

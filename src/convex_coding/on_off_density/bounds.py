@@ -6,10 +6,10 @@ r"""The outer (lower) bound: ``1ᵀQ1 ≤ ρ T Tr Q`` with ``Q`` doubly nonnegat
 
 from __future__ import annotations
 
-import cvxpy as cp
 import numpy as np
 
 from .. import menu
+from .._lazy import cvxpy as cp
 from ..solvers import (
     SolverSettings,
     solve_relaxing,

@@ -8,9 +8,9 @@ SOCP, independently of any dictionary.
 
 from __future__ import annotations
 
-import cvxpy as cp
 import numpy as np
 
+from .._lazy import cvxpy as cp
 from ..solvers import (
     SolverSettings,
     solve_relaxing,

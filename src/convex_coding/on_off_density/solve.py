@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import cvxpy as cp
 import numpy as np
 from scipy.optimize import linprog
 
 from .. import menu
+from .._lazy import cvxpy as cp
 from ..solvers import (
     SolverError,
     SolverSettings,

@@ -14,10 +14,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-import cvxpy as cp
 import numpy as np
 from scipy.optimize import linprog
 
+from .._lazy import cvxpy as cp
 from ..solvers import SolverError, SolverSettings, solve_checked
 from .factorisation import INCONCLUSIVE, NON_UNIQUE, UNIQUE
 from .zero_sets import ZeroSet, _dedupe_rows, restrict_to_range, sample_family

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cvxpy as cp
 import numpy as np
 
 from .. import menu
+from .._lazy import cvxpy as cp
 from ..solvers import SolverError, SolverSettings, solve_checked
 from .factorisation import merge_parallel_rows, random_restarts
 from .zero_sets import ZeroSet, readout_arcs, readout_zero_set

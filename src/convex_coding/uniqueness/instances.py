@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import cvxpy as cp
 import numpy as np
 
 from .. import menu
+from .._lazy import cvxpy as cp
 from ..identifiability import (
     AutoencoderProblem,
     affine_atoms,
