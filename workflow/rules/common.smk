@@ -1,5 +1,6 @@
 # Shared helpers: the chosen scale, the sweep expansion into Hydra overrides, and the
 # digest of the Hydra files each job reads (a job reruns when one of them changes).
+import functools
 import hashlib
 import itertools
 import os
@@ -51,8 +52,10 @@ def dim_overrides(dim):
 ROOT_GROUP_PREFIX = chr(47)  # a slash: Hydra marks an absolute group name with it
 
 
+@functools.cache
 def _defaults(path):
-    """The defaults list of one Hydra file as (group, option) pairs."""
+    """The defaults list of one Hydra file as (group, option) pairs (read once per
+    parse: every job's config digest asks for the same few files)."""
     entries = (yaml.safe_load(Path(path).read_text()) or {}).get("defaults", [])
     pairs = []
     for entry in entries:
@@ -97,8 +100,13 @@ def config_digest(overrides):
     h = hashlib.sha256()
     for f in files:
         h.update(str(f.relative_to(CONF_DIR)).encode())
-        h.update(f.read_bytes())
+        h.update(_file_bytes(f))
     return h.hexdigest()[:16]
+
+
+@functools.cache
+def _file_bytes(path):
+    return Path(path).read_bytes()
 
 
 # ---- identifiability (rules in workflow/rules/identifiability.smk)

@@ -8,6 +8,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from .. import __version__
+from ..alignment import signed_margin
 from ..solvers import SolverSettings, solver_version
 from .cache import ResultCache, check_fields, code_digest, content_key, solve_cached
 from .config import solver_settings, validate_identifiability
@@ -148,6 +149,8 @@ def run_identifiability(cfg: DictConfig, cache: ResultCache | None) -> dict[str,
         "config": OmegaConf.to_container(cfg, resolve=True),
         "cache_hit": hit,
         "agree": agree,
+        # the figure's x-axis (Fig. 1e): drawn, never a verdict (alignment.signed_margin)
+        "signed_margin": signed_margin(problem) if problem.dim in (2, 3) else None,
         **result,
     }
 

@@ -306,16 +306,14 @@ def _phase_panel(ax: plt.Axes, phase: Record) -> None:
 
 
 def _agreement_panel(ax: plt.Axes, records: Sequence[Record]) -> None:
-    """Random sweep: signed margin (rebuilt from each record's config) vs off-axis share.
+    """Random sweep: signed margin (stored in each record by its batch job) vs off-axis
+    share.
 
     Theorem 1's margin is exactly 0 on every modular instance; the signed margin
     ``min φ/(m²_max sin θ)`` spreads them out by how far they are from the boundary.
     """
-    from ...alignment import signed_margin
-
     mod = np.array([r["theory"]["modular"] for r in records])
-    x = np.array([signed_margin(build_problem(compose_run(r["overrides"])))
-                  for r in records])
+    x = np.array([r["signed_margin"] for r in records], dtype=float)
     share = np.array([r["measured"]["off_axis_share"] for r in records])
     agree = np.array([r["agree"] for r in records])
     for m in (True, False):
