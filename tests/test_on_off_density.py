@@ -9,6 +9,7 @@ from convex_coding.on_off_density import (
     analyse,
     best_atoms,
     canonical_code,
+    closed_form_dual,
     closed_form_norm,
     cost,
     exact_norm,
@@ -17,6 +18,7 @@ from convex_coding.on_off_density import (
     on_off_pair,
     outer_bound,
     outer_bound_symmetric,
+    outer_certificate,
     predicted_threshold,
     solve_on_off,
     stimulus_samples,
@@ -132,6 +134,23 @@ def test_outer_relaxation_never_exceeds_inner_bound() -> None:
         2 * outer_bound_symmetric(x, 0.2, 1.0, TIGHT), rel=1e-6)
 
 
+def test_outer_dual_certificate_matches_the_relaxation() -> None:
+    """The explicit dual point of the outer relaxation: below ρ* (sign plateau, μ = 1/(ρT))
+    and above it (ramps, μ = 0) it certifies f* = 2√(λ/T)·‖x‖_ρ, i.e. the relaxation's
+    value, which the SDP reproduces; a perturbed dual gives a strictly smaller bound."""
+    x = stimulus_samples("gaussian", 15)  # ρ* ≈ 0.32
+    for rho, mu, sdp in ((0.1, 1 / (0.1 * 15), 4.927916751), (0.6, 0.0, 2.711090640)):
+        bound, detail = outer_certificate(x, rho, 1.0)
+        assert detail["mu"] == pytest.approx(mu, rel=1e-12)
+        assert detail["c"] == pytest.approx(1.0, abs=1e-12)
+        assert bound == pytest.approx(cost(closed_form_norm(x, rho), 1.0, 15), rel=1e-12)
+        assert bound == pytest.approx(outer_bound_symmetric(x, rho, 1.0, TIGHT), rel=1e-7)
+        assert bound == pytest.approx(sdp, rel=1e-8)
+        assert outer_certificate(x, rho, 4.0)[0] == pytest.approx(2 * bound, rel=1e-12)
+    g = closed_form_dual(x, 0.1) + 0.05 * np.sin(np.arange(15))
+    assert outer_certificate(x, 0.1, 1.0, g)[0] < 0.999 * outer_certificate(x, 0.1)[0]
+
+
 def test_pricing_finds_a_removed_atom() -> None:
     x = stimulus_samples("gaussian", 41)
     on, off = _ramps(x).T
@@ -170,6 +189,8 @@ def test_closed_form_cost_matches_the_solver(kind: str, param) -> None:
 def test_lambda_free_core_gives_each_lambda_its_cost() -> None:
     x = stimulus_samples("laplace", 21)
     core = solve_core(x, 0.15, TIGHT, NUMERICS)
+    assert core["solution"]["outer_source"] == "dual_certificate"
+    assert abs(core["solution"]["gap_inner_outer"]) < 1e-12
     for lam in (0.25, 4.0):
         rec = record_for_lambda(core, 0.15, lam)
         assert rec["solution"]["inner"] == pytest.approx(rec["theory"]["cost"], rel=1e-8)

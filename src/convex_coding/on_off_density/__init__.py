@@ -54,7 +54,10 @@ dictionary on a 4× finer grid.
 :func:`outer_bound_symmetric` when ``x`` is symmetric.  Its value equals ``f*`` for every
 ``ρ`` (dual certificates ``μ = 1/(ρT²)``, ``g ∝ sign x`` below ``ρ*``: ``11ᵀ − ssᵀ ≥ 0``
 entrywise; ``μ = 0``, ``g ∝ ŷ₊ − ŷ₋`` above), although its optimal ``Q`` need not lie in
-``K_ρ``.
+``K_ρ``.  :func:`outer_certificate` evaluates exactly these certificates (one eigenvalue
+of a ``T × T`` matrix checks ``P ⪰ 0``; ``N ≥ 0`` holds by construction): a rigorous
+lower bound on the relaxation, used instead of a conic solve whenever it is within the
+value tolerance of the inner value (the relaxation's value lies between the two).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ from .analysis import (
 from .bounds import (
     outer_bound,
     outer_bound_symmetric,
+    outer_certificate,
 )
 from .norm import (
     closed_form_dual,
@@ -133,6 +137,7 @@ __all__ = [
     "on_off_pair",
     "outer_bound",
     "outer_bound_symmetric",
+    "outer_certificate",
     "predicted_threshold",
     "price",
     "projected_gradient_pricing",
