@@ -89,3 +89,37 @@ def test_batch_composer_is_much_faster_than_composing_each_run() -> None:
             compose(config_name="config", overrides=ov)
         slow = (time.perf_counter() - start) * len(runs) / 10
     assert fast < slow / 5, (fast, slow)
+
+
+def test_the_disk_memo_gives_hydras_config_in_a_new_process_without_composing(
+        tmp_path, monkeypatch) -> None:
+    """A second composer (a later job) reads every base from the memo: the same config,
+    struct mode included, and Hydra's ``compose`` is never called."""
+    import convex_coding.pipeline.batch as batch
+
+    memo = tmp_path / "composed"
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        first = BatchComposer(CONF_DIR, memo_dir=memo)
+        expected = [_plain(first(ov)) for ov in RUNS]
+        assert len(list(memo.glob("*.json"))) >= 5  # one per group combination
+        monkeypatch.setattr(batch, "compose", lambda **kw: pytest.fail(f"composed {kw}"))
+        second = BatchComposer(CONF_DIR, memo_dir=memo)
+        for overrides, want in zip(RUNS, expected, strict=True):
+            cfg = second(overrides)
+            assert _plain(cfg) == want, overrides
+            assert OmegaConf.is_struct(cfg)
+        with pytest.raises(Exception, match="lambda_q"):  # struct mode: unknown keys fail
+            OmegaConf.update(second([]), "lambda_q", 1.0, merge=True)
+
+
+def test_the_memo_key_follows_the_content_of_the_config_files(tmp_path) -> None:
+    import shutil
+
+    from convex_coding.pipeline.batch import _conf_digest
+
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf)
+    before = _conf_digest(conf)
+    group = conf / "dataset" / "grid.yaml"
+    group.write_text(group.read_text() + "# edited\n")
+    assert _conf_digest(conf) != before

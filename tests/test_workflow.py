@@ -33,7 +33,9 @@ def _snakemake(work: Path, *args: str, cores: int = 2, timeout: int = 1200):
 def _solve_counts(work: Path) -> tuple[int, int]:
     """(from cache, solved) summed over the identifiability batch logs."""
     hits = solved = 0
-    for log in (work / "results/quick/logs/identifiability").glob("d*.log"):
+    logs = work / "results/quick/logs/identifiability"
+    for batch in (work / "results/quick/identifiability/batches").glob("*.json"):
+        log = logs / f"{batch.stem}.log"
         for m in re.finditer(r"(\d+) from cache, (\d+) solved", log.read_text()):
             hits, solved = hits + int(m[1]), solved + int(m[2])
     return hits, solved
@@ -120,6 +122,30 @@ def test_second_run_has_nothing_to_do(quick_run: Path) -> None:
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
+def test_warm_run_reads_every_result_and_restores_every_figure(quick_run: Path,
+                                                                tmp_path: Path) -> None:
+    """Results deleted, cache kept (issue #20's warm run): no instance is solved again
+    (each is read and re-verified), every figure comes back byte-identical from the figure
+    cache without drawing, and the summary is the same."""
+    work = tmp_path / "repo"
+    shutil.copytree(quick_run, work, symlinks=True)
+    shutil.rmtree(work / "results/quick")
+    shutil.rmtree(work / ".snakemake", ignore_errors=True)
+    _snakemake(work)
+    assert _summary(work) == _summary(quick_run)
+    counts = [tuple(map(int, m)) for log in (work / "results/quick/logs").rglob("*.log")
+              for m in re.findall(r"(\d+) from cache, (\d+) solved", log.read_text())]
+    assert counts and sum(hit for hit, _ in counts) > 100
+    assert sum(solved for _, solved in counts) == 0
+    drawn = sorted((quick_run / "results/quick/figures").iterdir())
+    assert len(drawn) == 12  # six figures, PDF and PNG
+    for path in drawn:
+        assert (work / "results/quick/figures" / path.name).read_bytes() == path.read_bytes()
+    figure_logs = [p for p in (work / "results/quick/logs").rglob("*figure.log")]
+    assert len(figure_logs) == 6
+    assert all("restored from the figure cache" in p.read_text() for p in figure_logs)
+
+
 def _planned_jobs(work: Path) -> set[str]:
     """The (rule, output) pairs a dry run would execute."""
     dry = _snakemake(work, "--dry-run")
@@ -139,9 +165,12 @@ def test_editing_one_group_file_reruns_exactly_the_jobs_that_read_it(quick_run: 
     outputs = {out for _, out in planned}
     assert solving == {"on_off_density_batch", "on_off_density_threshold"}
     # exactly the jobs composing conf/stimulus/laplace.yaml: the ON/OFF density batch and
-    # threshold of the Laplace stimulus, and no identifiability job (it never reads it)
-    assert {"results/quick/on_off_density/batches/laplace.json",
-            "results/quick/on_off_density/thresholds/laplace.json"} <= outputs
+    # the threshold job holding the Laplace bisection (quick packs the bisections into
+    # `thresholds_jobs` processes), and no identifiability job (it never reads it)
+    assert "results/quick/on_off_density/batches/laplace.json" in outputs
+    thresholds = [out for out in outputs if "/on_off_density/thresholds/" in out]
+    assert len(thresholds) == 1
+    assert "laplace" in json.loads((quick_run / thresholds[0]).read_text())
     assert "results/quick/on_off_density/batches/uniform.json" not in outputs
     assert not any("identifiability/batches" in out for out in outputs)
 

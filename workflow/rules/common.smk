@@ -36,9 +36,6 @@ CONF_PARAM = os.path.relpath(CONF_DIR)
 
 wildcard_constraints:
     scale="|".join(SCALES),
-    dim="[23]",
-    dataset="[a-z_]+",
-    mixing="[a-z_]+",
 
 
 def sweep(scale, experiment):
@@ -47,6 +44,31 @@ def sweep(scale, experiment):
 
 def dim_overrides(dim):
     return list(config["dim_overrides"][int(dim)])
+
+
+#: the name of a packed job: `part2_of_4` (a wildcard value of every packed rule)
+PART = "part[0-9]+_of_[0-9]+"
+
+
+def packed(scale, experiment, units, key="jobs"):
+    """The jobs of one experiment's batch rule: its natural units (name → the override
+    lists, or name → {instance: overrides}, of one job), or, with `jobs: N` (or `key`)
+    in the scale's block of conf/workflow.yaml, N jobs `part<k>_of_<N>` taking every N-th unit
+    (round robin keeps costly units apart).  Packing changes only how many processes
+    run: each instance is still composed, cached and reported on its own, and the
+    figures read the concatenated records."""
+    n = sweep(scale, experiment).get(key)
+    if not n or n >= len(units):
+        return units
+    names = list(units)
+    jobs = {}
+    for k in range(n):
+        members = [units[m] for m in names[k::n]]
+        if isinstance(members[0], dict):
+            jobs[f"part{k + 1}_of_{n}"] = {i: ov for m in members for i, ov in m.items()}
+        else:
+            jobs[f"part{k + 1}_of_{n}"] = [ov for m in members for ov in m]
+    return jobs
 
 
 ROOT_GROUP_PREFIX = chr(47)  # a slash: Hydra marks an absolute group name with it
@@ -111,28 +133,29 @@ def _file_bytes(path):
 
 # ---- identifiability (rules in workflow/rules/identifiability.smk)
 
-def identifiability_batches(scale):
+def identifiability_units(scale):
+    """name → override lists: one job per (d, dataset, mixing), its λ's and seeds the
+    instances inside it."""
     s = sweep(scale, "identifiability")
-    return [
-        f"results/{scale}/identifiability/batches/d{d}_{ds}_{mx}.json"
+    return {
+        f"d{d}_{ds}_{mx}": [
+            ["experiment=identifiability", f"dataset={ds}", f"dataset.dim={d}",
+             f"mixing={mx}", *dim_overrides(d), f"lambda_w={lw}", f"lambda_r={lr}",
+             f"seed={seed}"]
+            for lw, lr, seed in itertools.product(s["lambda_w"], s["lambda_r"], s["seeds"])
+        ]
         for d, ds, mx in itertools.product(s["dims"], s["datasets"], s["mixings"])
-    ]
+    }
 
+
+def identifiability_batches(scale):
+    return [f"results/{scale}/identifiability/batches/{name}.json"
+            for name in packed(scale, "identifiability", identifiability_units(scale))]
 
 
 def identifiability_batch_overrides(wildcards):
-    s = sweep(wildcards.scale, "identifiability")
-    base = [
-        "experiment=identifiability",
-        f"dataset={wildcards.dataset}",
-        f"dataset.dim={wildcards.dim}",
-        f"mixing={wildcards.mixing}",
-        *dim_overrides(wildcards.dim),
-    ]
-    return [
-        [*base, f"lambda_w={lw}", f"lambda_r={lr}", f"seed={seed}"]
-        for lw, lr, seed in itertools.product(s["lambda_w"], s["lambda_r"], s["seeds"])
-    ]
+    return packed(wildcards.scale, "identifiability",
+                  identifiability_units(wildcards.scale))[wildcards.batch]
 
 
 
@@ -186,9 +209,18 @@ def on_off_density_sweep(scale):
 
 
 
-def on_off_density_threshold_names(scale):
+def on_off_density_threshold_jobs(scale):
+    """job name → {stimulus: overrides}: one bisection per stimulus (sweep and family),
+    packed by the scale's `thresholds_jobs` (see `packed`)."""
     s = on_off_density_sweep(scale)
-    return [*s["stimuli"], *s["family"]]
+    units = {name: {name: [*on_off_density_stimulus_overrides(scale, name),
+                           "experiment.mode=threshold"]}
+             for name in [*s["stimuli"], *s["family"]]}
+    return packed(scale, "on_off_density", units, key="thresholds_jobs")
+
+
+def on_off_density_threshold_names(scale):
+    return list(on_off_density_threshold_jobs(scale))
 
 
 
@@ -214,12 +246,7 @@ def on_off_density_batch_overrides(wildcards):
 
 
 def on_off_density_threshold_overrides(wildcards):
-    return {
-        wildcards.stimulus: [
-            *on_off_density_stimulus_overrides(wildcards.scale, wildcards.stimulus),
-            "experiment.mode=threshold",
-        ]
-    }
+    return on_off_density_threshold_jobs(wildcards.scale)[wildcards.stimulus]
 
 
 # ---- on_off: the paper's Figure 3 (rules in workflow/rules/on_off.smk)
@@ -279,65 +306,58 @@ def summary_blocks(scale):
 
 # ---- tuning_criteria (rules in workflow/rules/tuning_criteria.smk)
 
-def tuning_criteria_batch_names(scale):
+def tuning_criteria_units(scale):
+    """name → override lists of one natural job: one per Theorem 1 instance (their
+    restart tests dominate the critical path), one per offset instance (the c ≈ 0
+    factorisations), one per ON/OFF stimulus, and one for the PSD-only contrasts."""
     s = sweep(scale, "tuning_criteria")
-    t1 = s["theorem1"]
-    n_per = len(t1["lambda_w"]) * len(t1["lambda_r"]) * len(t1["seeds"])
-    # one job per Theorem 1 instance: their restart tests dominate the critical path
-    names = [
-        f"theorem1_d{d}_{ds}_{mx}_{k}"
-        for d in t1["dims"] for ds in t1["datasets"] for mx in t1["mixings"] for k in range(n_per)
-    ]
-    # one job per offset instance: the c ≈ 0 factorisations dominate and run in parallel
-    names += [f"offset_g{g}_c{c:g}" for g in s["offset"]["grid_points"] for c in s["offset"]["offsets"]]
-    names += [f"on_off_{stim}" for stim in s["on_off"]["stimuli"]]
-    names.append("contrast")
-    return names
-
-
-
-def tuning_criteria_batches(scale):
-    return [
-        f"results/{scale}/tuning_criteria/batches/{name}.json"
-        for name in tuning_criteria_batch_names(scale)
-    ]
-
-
-
-def tuning_criteria_overrides(wildcards):
-    s = sweep(wildcards.scale, "tuning_criteria")
     base = ["experiment=tuning_criteria", f"experiment.restarts={s['restarts']}"]
-    name = wildcards.batch
     t1 = s["theorem1"]
-    if name.startswith("theorem1_d"):
-        dim, rest = name[len("theorem1_d"):].split("_", 1)
-        dataset, mixing, k = rest.rsplit("_", 2)
-        lw, lr, seed = list(itertools.product(t1["lambda_w"], t1["lambda_r"], t1["seeds"]))[int(k)]
-        return [[*base, f"dataset={dataset}", f"dataset.dim={dim}", f"mixing={mixing}",
-                 *t1["overrides"][int(dim)], f"lambda_w={lw}", f"lambda_r={lr}", f"seed={seed}"]]
-    if name.startswith("offset_g"):
-        g, c = name[len("offset_g"):].split("_c")
-        return [[*base, "experiment.instance=offset", f"experiment.grid_points={g}",
-                 f"experiment.offset={c}"]]
-    if name.startswith("on_off_"):
-        stim, oo = name[len("on_off_"):], s["on_off"]
-        return [
+    units = {}
+    grid = list(itertools.product(t1["lambda_w"], t1["lambda_r"], t1["seeds"]))
+    for d in t1["dims"]:
+        for ds in t1["datasets"]:
+            for mx in t1["mixings"]:
+                for k, (lw, lr, seed) in enumerate(grid):
+                    units[f"theorem1_d{d}_{ds}_{mx}_{k}"] = [[
+                        *base, f"dataset={ds}", f"dataset.dim={d}", f"mixing={mx}",
+                        *t1["overrides"][int(d)], f"lambda_w={lw}", f"lambda_r={lr}",
+                        f"seed={seed}"]]
+    for g in s["offset"]["grid_points"]:
+        for c in s["offset"]["offsets"]:
+            units[f"offset_g{g}_c{c:g}"] = [[
+                *base, "experiment.instance=offset", f"experiment.grid_points={g}",
+                f"experiment.offset={c:g}"]]
+    oo = s["on_off"]
+    for stim in oo["stimuli"]:
+        units[f"on_off_{stim}"] = [
             [*base, "experiment.instance=on_off", f"experiment.stimulus={stim}",
              f"experiment.rho={rho}", f"experiment.n_samples={oo['n_samples']}"]
             for rho in oo["rho"]
         ]
     contrast = s["contrast"]
-    runs = [
+    units["contrast"] = [
         [*base, "experiment.instance=offset", "experiment.nonnegative=false",
          f"experiment.grid_points={contrast['grid_points']}", f"experiment.offset={c}"]
         for c in contrast["offsets"]
-    ]
-    runs += [
+    ] + [
         [*base, "experiment.nonnegative=false", f"dataset={ds}", "dataset.dim=2",
          *t1["overrides"][2], f"seed={seed}"]
         for ds in contrast["theorem1_datasets"] for seed in contrast["theorem1_seeds"]
     ]
-    return runs
+    return units
+
+
+def tuning_criteria_batches(scale):
+    return [
+        f"results/{scale}/tuning_criteria/batches/{name}.json"
+        for name in packed(scale, "tuning_criteria", tuning_criteria_units(scale))
+    ]
+
+
+def tuning_criteria_overrides(wildcards):
+    return packed(wildcards.scale, "tuning_criteria",
+                  tuning_criteria_units(wildcards.scale))[wildcards.batch]
 
 
 
@@ -360,28 +380,27 @@ TUNING_UNIQUENESS_SHOWCASE = {
 
 
 
-def tuning_uniqueness_batch_names(scale):
+def tuning_uniqueness_units(scale):
+    """name → override lists: one job per nested-field overlap and per grid period ratio."""
     s = sweep(scale, "tuning_uniqueness")
-    return [f"overlap_{o:g}" for o in s["overlaps"]] + [f"ratio_{r:g}" for r in s["ratios"]]
-
+    base = ["experiment=tuning_uniqueness", f"experiment.restarts={s['restarts']}"]
+    units = {f"overlap_{o:g}": [[*base, "population=place", f"population.overlap={o:g}",
+                                 "population.broad_every=3"]] for o in s["overlaps"]}
+    units.update({f"ratio_{r:g}": [[*base, "population=grid", f"population.ratio={r:g}"]]
+                  for r in s["ratios"]})
+    return units
 
 
 def tuning_uniqueness_batches(scale):
     return [
         f"results/{scale}/tuning_uniqueness/batches/{name}.json"
-        for name in tuning_uniqueness_batch_names(scale)
+        for name in packed(scale, "tuning_uniqueness", tuning_uniqueness_units(scale))
     ]
 
 
-
 def tuning_uniqueness_overrides(wildcards):
-    s = sweep(wildcards.scale, "tuning_uniqueness")
-    base = ["experiment=tuning_uniqueness", f"experiment.restarts={s['restarts']}"]
-    kind, value = wildcards.batch.split("_", 1)
-    if kind == "overlap":
-        return [[*base, "population=place", f"population.overlap={value}",
-                 "population.broad_every=3"]]
-    return [[*base, "population=grid", f"population.ratio={value}"]]
+    return packed(wildcards.scale, "tuning_uniqueness",
+                  tuning_uniqueness_units(wildcards.scale))[wildcards.batch]
 
 
 

@@ -4,7 +4,8 @@
 # and `--report` writes its file atomically (convex_coding.pipeline.snakemake_guard).
 # Before the first job starts: every instance of every job about to run is composed and
 # its config checked (convex_coding.pipeline.workflow_config.check_instances); one line
-# per bad instance, and no job runs.
+# per bad instance, and no job runs.  Instances found valid are remembered beside the
+# solver cache (with the digest of conf/ and the code), so a rerun checks only new ones.
 import sys as _sys
 from pathlib import Path as _Path
 
@@ -24,7 +25,7 @@ onstart:
 
     _errors = check_instances(job_instances(workflow.dag.needrun_jobs()),
                               _Path(workflow.basedir) / "conf",
-                              memo=_Path(".snakemake/convex_coding_checked.json"))
+                              memo=_Path(CACHE_DIR) / "checked-configs.json")
     for _line in error_lines(_errors):
         _sys.stderr.write(f"error: {_line}\n")
     if _errors:

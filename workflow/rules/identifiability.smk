@@ -3,17 +3,19 @@
 
 
 rule identifiability_batch:
+    wildcard_constraints:
+        batch=f"d[23]_[a-z_]+_[a-z_]+|{PART}",
     output:
-        "results/{scale}/identifiability/batches/d{dim}_{dataset}_{mixing}.json",
+        "results/{scale}/identifiability/batches/{batch}.json",
     params:
         overrides=identifiability_batch_overrides,
         config_digest=lambda wc: config_digest(identifiability_batch_overrides(wc)),
         cache_dir=CACHE_DIR,
         conf_dir=CONF_PARAM,
     log:
-        "results/{scale}/logs/identifiability/d{dim}_{dataset}_{mixing}.log",
+        "results/{scale}/logs/identifiability/{batch}.log",
     benchmark:
-        "results/{scale}/benchmarks/identifiability/d{dim}_{dataset}_{mixing}.tsv"
+        "results/{scale}/benchmarks/identifiability/{batch}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -87,6 +89,7 @@ rule identifiability_figure:
         summary="results/{scale}/summaries/identifiability.json",
     params:
         experiment="identifiability",
+        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
     log:
         "results/{scale}/logs/identifiability/figure.log",
     threads: 1
@@ -113,6 +116,7 @@ rule identifiability_cuts_figure:
         summary="results/{scale}/summaries/identifiability_cuts.json",
     params:
         experiment="identifiability",
+        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
     log:
         "results/{scale}/logs/identifiability/cuts_figure.log",
     threads: 1

@@ -41,6 +41,7 @@ rule on_off_figure:
         summary="results/{scale}/summaries/on_off.json",
     params:
         experiment="on_off",
+        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
         showcase_p0=lambda wc: sweep(wc.scale, "on_off")["showcase_p0"],
     log:
         "results/{scale}/logs/on_off/figure.log",

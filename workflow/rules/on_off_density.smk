@@ -70,6 +70,7 @@ rule on_off_density_figure:
         summary="results/{scale}/summaries/on_off_density.json",
     params:
         experiment="on_off_density",
+        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
         names=lambda wc: list(on_off_density_sweep(wc.scale)["stimuli"]),
         showcase=lambda wc: dict(on_off_density_sweep(wc.scale)["showcase"]),
     log:

@@ -18,7 +18,7 @@ rule tuning_criteria_batch:
     benchmark:
         "results/{scale}/benchmarks/tuning_criteria/{batch}.tsv"
     wildcard_constraints:
-        batch="theorem1_d[23]_[a-z_]+_(orthogonal|general)_[0-9]+|offset_g[0-9]+_c[0-9.]+|on_off_[a-z_]+|contrast",
+        batch=f"theorem1_d[23]_[a-z_]+_(orthogonal|general)_[0-9]+|offset_g[0-9]+_c[0-9.]+|on_off_[a-z_]+|contrast|{PART}",
     threads: 1
     resources:
         mem_mb=1500,
@@ -63,6 +63,7 @@ rule tuning_criteria_figure:
         summary="results/{scale}/summaries/tuning_criteria.json",
     params:
         experiment="tuning_criteria",
+        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
     log:
         "results/{scale}/logs/tuning_criteria/figure.log",
     threads: 1

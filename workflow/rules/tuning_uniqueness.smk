@@ -17,7 +17,7 @@ rule tuning_uniqueness_batch:
     benchmark:
         "results/{scale}/benchmarks/tuning_uniqueness/{batch}.tsv"
     wildcard_constraints:
-        batch="(overlap|ratio)_[0-9.]+",
+        batch=f"(overlap|ratio)_[0-9.]+|{PART}",
     threads: 1
     resources:
         mem_mb=1500,
@@ -62,6 +62,7 @@ rule tuning_uniqueness_figure:
         summary="results/{scale}/summaries/tuning_uniqueness.json",
     params:
         experiment="tuning_uniqueness",
+        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
     log:
         "results/{scale}/logs/tuning_uniqueness/figure.log",
     threads: 1

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from convex_coding.pipeline import registry
+from convex_coding.pipeline.cache import atomic_write_text
 from convex_coding.pipeline.report import FigureEntry, render_report
 
 sm = snakemake  # noqa: F821
@@ -21,4 +22,4 @@ for (stem, name), png, caption in zip(sm.params.figures, sm.input.pngs, sm.input
     entries.append(FigureEntry(stem, name, title, paper, Path(png).read_bytes(),
                                Path(caption).read_text()))
 summary = json.loads(Path(sm.input.summary).read_text())
-Path(sm.output[0]).write_text(render_report(summary, entries, scale=sm.wildcards.scale))
+atomic_write_text(Path(sm.output[0]), render_report(summary, entries, scale=sm.wildcards.scale))

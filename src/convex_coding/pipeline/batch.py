@@ -9,6 +9,7 @@ overrides (logged first, so the job log says which one).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -41,7 +42,7 @@ def run_batch(
     out: dict[Any, dict[str, Any]] = {}
     hits = 0
     with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
-        composer = BatchComposer(conf_dir)
+        composer = BatchComposer(conf_dir, memo_dir=Path(cache_dir) / "composed")
         for name, ov in items:
             try:
                 cfg = composer([*ov, f"cache_dir={cache_dir}"])
@@ -89,13 +90,41 @@ class BatchComposer:
     Anything else (``+key``, ``~key``, sweeps, packages) and any override that fails is
     handed to ``compose`` itself, so errors read as Hydra's.  Call inside
     ``initialize_config_dir``.
+
+    With ``memo_dir``, each composed base is also kept on disk (its unresolved container
+    as JSON, keyed by the group choices, the content of every file under ``conf_dir`` and
+    Hydra's and OmegaConf's versions) and read back in struct mode by later processes: a
+    job of cached instances then pays milliseconds, not ~0.2 s per group combination.
     """
 
-    def __init__(self, conf_dir: Path = CONF_DIR) -> None:
+    def __init__(self, conf_dir: Path = CONF_DIR, memo_dir: Path | None = None) -> None:
         self._groups = {str(p.relative_to(conf_dir)) for p in Path(conf_dir).rglob("*")
                         if p.is_dir()}
         self._parser = OverridesParser.create()
         self._bases: dict[tuple[str, ...], DictConfig] = {}
+        self._memo_dir = None if memo_dir is None else Path(memo_dir)
+        self._conf_digest = _conf_digest(Path(conf_dir)) if memo_dir is not None else ""
+
+    def _base(self, groups: tuple[str, ...]) -> DictConfig:
+        """The composed config of these group choices (memory, disk memo, or Hydra)."""
+        if groups in self._bases:
+            return self._bases[groups]
+        path = None
+        if self._memo_dir is not None:
+            key = hashlib.sha256(json.dumps([self._conf_digest, list(groups)]).encode())
+            path = self._memo_dir / f"{key.hexdigest()}.json"
+            try:
+                base = OmegaConf.create(json.loads(path.read_text(encoding="utf-8")))
+                OmegaConf.set_struct(base, True)
+                self._bases[groups] = base
+                return base
+            except (OSError, ValueError):
+                pass  # a miss (or a damaged memo: composed again and rewritten)
+        base = compose(config_name="config", overrides=list(groups))
+        if path is not None:
+            atomic_write_text(path, json.dumps(OmegaConf.to_container(base, resolve=False)))
+        self._bases[groups] = base
+        return base
 
     def __call__(self, overrides: Sequence[str]) -> DictConfig:
         try:
@@ -111,16 +140,25 @@ class BatchComposer:
                 groups.append(text)
             else:
                 values.append(o)
-        key = tuple(groups)
-        if key not in self._bases:
-            self._bases[key] = compose(config_name="config", overrides=groups)
-        cfg = copy.deepcopy(self._bases[key])
+        cfg = copy.deepcopy(self._base(tuple(groups)))
         try:
             for o in values:
                 OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
         except Exception:
             return compose(config_name="config", overrides=list(overrides))
         return cfg
+
+
+def _conf_digest(conf_dir: Path) -> str:
+    """SHA-256 of every file under ``conf_dir`` and of the composing libraries' versions."""
+    from importlib.metadata import version
+
+    h = hashlib.sha256(f"hydra-core {version('hydra-core')} omegaconf "
+                       f"{version('omegaconf')}".encode())
+    for path in sorted(p for p in conf_dir.rglob("*") if p.is_file()):
+        h.update(path.relative_to(conf_dir).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 def write_json(path: str | Path, obj: Any) -> None:
