@@ -1,6 +1,7 @@
 """Modules imported on first use, so a cache hit never pays for the solver stack.
 
-``cvxpy`` (with the ``scipy.stats`` it imports) costs about 3 s per process; a Snakemake
+``cvxpy`` (with the ``scipy.stats`` it imports) costs about 3 s per process and
+``scipy.optimize`` about 0.5 s; a Snakemake
 job that only reads and re-verifies cached results never touches it.  A module made
 here is registered in :data:`sys.modules` at once and executed by
 :class:`importlib.util.LazyLoader` on its first attribute access, so every later
@@ -31,3 +32,4 @@ def lazy_module(name: str) -> ModuleType:
 
 cvxpy = lazy_module("cvxpy")
 scipy_stats = lazy_module("scipy.stats")
+scipy_optimize = lazy_module("scipy.optimize")

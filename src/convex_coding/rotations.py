@@ -21,7 +21,8 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment, linprog, minimize
+
+from ._lazy import scipy_optimize as optimize
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class RotationSearch:
 
 def nearest_permutation(o: np.ndarray) -> np.ndarray:
     """Permutation ``P`` minimising ``‖O − P‖_F`` (= maximising ``tr PᵀO``)."""
-    rows, cols = linear_sum_assignment(-o)
+    rows, cols = optimize.linear_sum_assignment(-o)
     p = np.zeros_like(o)
     p[rows, cols] = 1.0
     return p
@@ -75,7 +76,7 @@ def rigidity_directions(z: np.ndarray, tol: float = 1e-9, max_dirs: int = 8) -> 
     objectives = [a.sum(axis=0)] + [a[k] for k in np.linspace(0, len(a) - 1, max_dirs - 1,
                                                               dtype=int)]
     for c in objectives:
-        res = linprog(-c, A_ub=-a, b_ub=np.zeros(len(a)), bounds=[(-1, 1)] * len(pairs),
+        res = optimize.linprog(-c, A_ub=-a, b_ub=np.zeros(len(a)), bounds=[(-1, 1)] * len(pairs),
                       method="highs")
         if res.status == 0 and -res.fun > 1e-9:
             dirs.append(_skew(res.x, n))
@@ -138,10 +139,10 @@ def search_rotation(z: np.ndarray, rng: np.random.Generator, restarts: int = 40,
         starts.append(g[0] * np.sign(np.diag(g[1])))
     best: tuple[float, np.ndarray] | None = None
     for count, o0 in enumerate(starts, start=1):
-        push = minimize(_objective(z, o0, beta, cap), np.zeros(k), jac=True,
+        push = optimize.minimize(_objective(z, o0, beta, cap), np.zeros(k), jac=True,
                         method="L-BFGS-B", options={"maxiter": max_iter})
         o1 = o0 @ cayley(_skew(push.x, n))
-        clean = minimize(_objective(z, o1, 0.0, cap), np.zeros(k), jac=True,
+        clean = optimize.minimize(_objective(z, o1, 0.0, cap), np.zeros(k), jac=True,
                          method="L-BFGS-B",
                          options={"maxiter": 4 * max_iter, "gtol": 1e-16, "ftol": 1e-30})
         o = o1 @ cayley(_skew(clean.x, n))

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
+from .._lazy import scipy_optimize as optimize
 from .variables import Variable, _positive, slab_moments
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
+from .._lazy import scipy_optimize as optimize
 from ..solvers import SolverError, SolverSettings
 from .problem import (
     AutoencoderProblem,
@@ -81,7 +81,7 @@ def refine_interior_neurons(
     x0 = np.concatenate([(directions[inner] * np.sqrt(weights[inner])[:, None]).ravel(),
                          np.sqrt(weights[~inner])])
     f0 = fun(x0)[0]
-    res = minimize(fun, x0, jac=True, method="L-BFGS-B",
+    res = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
                    options={"ftol": 1e-16, "gtol": 1e-14, "maxiter": 2000, "maxcor": 30})
     if not np.isfinite(res.fun) or res.fun > f0:
         return directions, weights
