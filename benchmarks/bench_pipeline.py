@@ -63,15 +63,25 @@ def snakemake(work: Path, scale: str, cores: int, src: Path | None = None,
     return seconds
 
 
-def job_seconds(work: Path, scale: str) -> dict[str, float]:
-    """Sum and max of the per-batch Snakemake benchmark wall times (``s`` column)."""
+def job_seconds(work: Path, scale: str) -> dict[str, Any]:
+    """Sum and max of the per-job Snakemake benchmark wall times (``s`` column), and the
+    summed wall and CPU seconds per experiment (the benchmark folder's name)."""
     times = []
-    for tsv in (work / "results" / scale / "benchmarks").rglob("*.tsv"):
+    per_experiment: dict[str, dict[str, float]] = {}
+    root = work / "results" / scale / "benchmarks"
+    for tsv in root.rglob("*.tsv"):
         lines = tsv.read_text().splitlines()
         if len(lines) >= 2:
-            times.append(float(lines[1].split("\t")[0]))
+            fields = dict(zip(lines[0].split("\t"), lines[1].split("\t"), strict=False))
+            times.append(float(fields["s"]))
+            row = per_experiment.setdefault(tsv.relative_to(root).parts[0],
+                                            {"jobs": 0, "seconds": 0.0, "cpu_seconds": 0.0})
+            row["jobs"] += 1
+            row["seconds"] += float(fields["s"])
+            row["cpu_seconds"] += float(fields.get("cpu_time") or 0.0)
     return {"batch_jobs": len(times), "batch_seconds_sum": sum(times),
-            "batch_seconds_max": max(times, default=0.0)}
+            "batch_seconds_max": max(times, default=0.0),
+            "per_experiment": dict(sorted(per_experiment.items()))}
 
 
 def solve_counts(work: Path, scale: str) -> tuple[int, int]:
@@ -102,6 +112,9 @@ def measure(scale: str, cores: int, tmp: Path, log=print) -> list[dict[str, Any]
         log(f"{scale:6s} cores={cores} {cache}: {seconds:.1f}s "
             f"({solved} solved, {hits} from cache, {row['batch_jobs']} batch jobs, "
             f"Σ batch {row['batch_seconds_sum']:.1f}s, max {row['batch_seconds_max']:.1f}s)")
+        if cache == "warm":
+            row["warm_over_cold"] = seconds / rows[0]["seconds"]
+            log(f"{scale:6s} cores={cores} warm/cold = {row['warm_over_cold']:.1%}")
         rows.append(row)
     return rows
 

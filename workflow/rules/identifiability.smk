@@ -92,6 +92,8 @@ rule identifiability_figure:
         cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
     log:
         "results/{scale}/logs/identifiability/figure.log",
+    benchmark:
+        "results/{scale}/benchmarks/identifiability/figure.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -119,6 +121,8 @@ rule identifiability_cuts_figure:
         cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
     log:
         "results/{scale}/logs/identifiability/cuts_figure.log",
+    benchmark:
+        "results/{scale}/benchmarks/identifiability/cuts_figure.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -75,6 +75,8 @@ rule on_off_density_figure:
         showcase=lambda wc: dict(on_off_density_sweep(wc.scale)["showcase"]),
     log:
         "results/{scale}/logs/on_off_density/figure.log",
+    benchmark:
+        "results/{scale}/benchmarks/on_off_density/figure.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -66,6 +66,8 @@ rule tuning_criteria_figure:
         cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
     log:
         "results/{scale}/logs/tuning_criteria/figure.log",
+    benchmark:
+        "results/{scale}/benchmarks/tuning_criteria/figure.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -65,6 +65,8 @@ rule tuning_uniqueness_figure:
         cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
     log:
         "results/{scale}/logs/tuning_uniqueness/figure.log",
+    benchmark:
+        "results/{scale}/benchmarks/tuning_uniqueness/figure.tsv"
     threads: 1
     resources:
         mem_mb=2000,
