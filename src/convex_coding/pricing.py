@@ -50,13 +50,17 @@ def _sorted(atoms: np.ndarray, g: np.ndarray) -> PricingResult:
 
 
 def price_nonnegative(g: np.ndarray, *, starts: np.ndarray | None = None, n_random: int = 64,
-                      iters: int = 300, seed: int = 0) -> PricingResult:
+                      iters: int = 300, seed: int = 0, unit_starts: bool = True
+                      ) -> PricingResult:
     """Projected gradient ``y ← Π(y − η G y)`` (``Π``: clip at 0, normalise) with step
-    ``η = 1/‖G‖₂``, from every start at once; returns the local minima found."""
+    ``η = 1/‖G‖₂``, from every start at once; returns the local minima found.
+    ``unit_starts=False`` drops the ``T`` unit-vector starts (their prices ``G_tt``
+    are still candidates): at large ``T`` they dominate the cost."""
     t = g.shape[0]
     rng = np.random.default_rng(seed)
     w, v = np.linalg.eigh(g)
-    cols = [np.eye(t), np.ones((t, 1)), np.clip(v[:, :8], 0, None), np.clip(-v[:, :8], 0, None),
+    cols = [np.eye(t) if unit_starts else np.eye(t)[:, [int(np.argmin(np.diag(g)))]],
+            np.ones((t, 1)), np.clip(v[:, :8], 0, None), np.clip(-v[:, :8], 0, None),
             rng.uniform(size=(t, n_random)) ** 3]
     if starts is not None:
         cols.append(np.clip(starts, 0, None))

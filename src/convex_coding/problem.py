@@ -120,17 +120,21 @@ class Problem:
                 return float("inf")
         return total
 
-    def _solve(self, sim, settings: SolverSettings, dnn: bool) -> tuple[float, list[float]]:
+    def _solve(self, sim, settings: SolverSettings, dnn: bool
+               ) -> tuple[float, list[float], list[np.ndarray | None]]:
+        """Optimal value, the inequality multipliers and, per objective term, its
+        weighted gradient read from the solver's multipliers (None: use the formula)."""
         import cvxpy as cp
 
         from . import menu
         from .solvers import solve_checked
 
-        exprs, cons = [], list(sim.constraints)
+        exprs, cons, parts = [], list(sim.constraints), []
         for t in self.objective:
             e, extra = t.build(sim)
             exprs.append(t.weight * e)
             cons += extra
+            parts.append(extra)
         ineqs = []
         for c in self.constraints:
             if c.term is not None:
@@ -144,14 +148,24 @@ class Problem:
         for attempt in retries(settings):
             try:
                 report = solve_checked(problem, attempt)
-                return report.value, [float(np.asarray(i.dual_value).sum()) for i in ineqs]
+                duals = [t.dual_gradient(sim, extra) if t.dual_gradient and t.weight > 0
+                         and extra else None for t, extra in zip(self.objective, parts,
+                                                                 strict=True)]
+                return (report.value, [float(np.asarray(i.dual_value).sum()) for i in ineqs],
+                        duals)
             except SolverError as exc:
                 last = exc
         raise SolverError(f"{last} (also after refinement and tolerances 1e-9, 1e-8, 1e-7)")
 
-    def gradient(self, q: np.ndarray, multipliers: list[float] | None = None) -> np.ndarray:
-        """Lagrangian gradient ``G = Σ w_k ∇f_k(Q) + Σ ν_j ∇g_j(Q)``."""
-        g = sum(t.weight * t.gradient(q) for t in self.objective)
+    def gradient(self, q: np.ndarray, multipliers: list[float] | None = None, *,
+                 duals: list[np.ndarray | None] | None = None) -> np.ndarray:
+        """Lagrangian gradient ``G = Σ w_k ∇f_k(Q) + Σ ν_j ∇g_j(Q)``; a term whose entry
+        of ``duals`` is a matrix contributes that (its gradient from the solver's
+        multipliers: unique where ``f_k`` is differentiable, the master's own choice from
+        the subdifferential where ``Q`` is singular)."""
+        duals = duals or [None] * len(self.objective)
+        g = sum(t.weight * t.gradient(q) if d is None else d
+                for t, d in zip(self.objective, duals, strict=True))
         ineq = [c for c in self.constraints if c.term is not None]
         for nu, c in zip(multipliers or [], ineq, strict=False):
             g = g + nu * c.term.gradient(q)
@@ -205,7 +219,7 @@ class Problem:
         if nonnegativity in ("certify", "dnn", "psd"):
             sim = self._similarity()
             try:
-                lower, _ = self._solve(sim, settings, dnn=nonnegativity != "psd")
+                lower, _, _ = self._solve(sim, settings, dnn=nonnegativity != "psd")
             except SolverError as exc:
                 return _failed(f"outer solve failed: {exc}", self.size)
             outer_q = sim.value()
@@ -229,7 +243,7 @@ class Problem:
         for rounds in range(1, max_rounds + 1):
             sim = self._similarity(dictionary)
             try:
-                upper_k, nus = self._solve(sim, settings, dnn=False)
+                upper_k, nus, duals = self._solve(sim, settings, dnn=False)
             except SolverError as exc:
                 if rounds == 1:
                     return _failed(f"inner solve failed: {exc}", self.size, lower=lower)
@@ -240,7 +254,7 @@ class Problem:
             c = np.maximum(np.asarray(sim.core.value, dtype=float), 0.0)
             c[c < 1e-9 * max(c.max(initial=0.0), 1e-300)] = 0.0  # interior-point dust
             atoms, q_in = dictionary, (dictionary * c) @ dictionary.T
-            g = self.gradient(q_in, nus)
+            g = self.gradient(q_in, nus, duals=duals)
             pricing = self._price(g, dictionary, seed + rounds)
             gap = (upper - lower) / max(abs(upper), 1e-300)
             scale = max(float(np.abs(g).max()), 1e-300)
@@ -248,34 +262,29 @@ class Problem:
             if gap <= gap_tol or new.shape[1] == 0:
                 break
             used = c > 0
-            polished = self._polish(np.sqrt(c[used])[:, None] * dictionary[:, used].T, nus)
-            dictionary = np.hstack([dictionary[:, used], new, polished.T])
+            polished = self._polish(np.sqrt(c[used])[:, None] * dictionary[:, used].T)
+            # polished atoms first: _distinct keeps the first of near-parallel columns
+            dictionary = np.hstack([polished.T, dictionary[:, used], new])
             dictionary = _distinct(dictionary)
         z = np.sqrt(c[c > 0])[:, None] * atoms[:, c > 0].T
         result = _certify(self, q_in, z, lower, upper, pricing, outer_q, rounds,
                           gap_tol=gap_tol, value_tol=value_tol)
         return replace(result, status=result.status + note) if note else result
 
-    def _polish(self, z: np.ndarray, nus: list[float], iters: int = 200) -> np.ndarray:
-        """Projected gradient on ``F(Z) = f(ZᵀZ)`` over ``Z ≥ 0`` (``∇F = 2ZG``) with
-        Armijo backtracking: moves the atoms themselves (the master only reweights
-        them).  Only proposes atoms for the next master solve; certifies nothing.
-        Affine-range problems are not polished (the range would be left)."""
-        if self._inputs is not None:
+    def _polish(self, z: np.ndarray, iters: int = 300) -> np.ndarray:
+        """Descend ``F(Z) = f(ZᵀZ)`` over ``Z ≥ 0`` (:func:`~convex_coding.first_order.spg`)
+        from the master's factor plus ``T`` tiny unit rows: moves the atoms themselves
+        (the master only reweights them).  The tiny rows keep ``Z`` of full column rank,
+        so a readout stays finite while the atoms move (at a singular ``Q`` nearly every
+        perturbation of the master's few rows leaves ``Ỹ`` undecodable).  Only proposes
+        atoms for the next master solve; certifies nothing.  Affine-range problems are
+        not polished (the range would be left)."""
+        from .first_order import _descend
+
+        if self._inputs is not None or self.constraints:
             return np.zeros((0, self.size))
-        f = self.value(z.T @ z)
-        step = 1.0
-        for _ in range(iters):
-            grad = 2.0 * z @ self.gradient(z.T @ z, nus)
-            while step > 1e-12:
-                trial = np.clip(z - step * grad, 0.0, None)
-                ft = self.value(trial.T @ trial)
-                if ft <= f - 1e-4 * np.sum(grad * (z - trial)):
-                    z, f, step = trial, ft, step * 2.0
-                    break
-                step *= 0.5
-            else:
-                break
+        size = 1e-5 * max(float(np.linalg.norm(z, axis=1).max(initial=0.0)), 1e-300)
+        z = _descend(self, np.vstack([z, size * np.eye(self.size)]), iters)
         return z[np.linalg.norm(z, axis=1) > 1e-12]
 
 

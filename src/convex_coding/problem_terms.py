@@ -47,7 +47,8 @@ class Term:
 
     ``build(sim)`` gives the cvxpy form of ``f`` and its auxiliary constraints;
     ``value(Q)`` and ``gradient(Q)`` evaluate ``f`` and ``∇f`` in NumPy.  ``2.0 * term``
-    scales the weight.
+    scales the weight.  ``factor`` and ``trace_bound`` (optional) serve the first-order
+    route (:mod:`convex_coding.first_order`).
     """
 
     name: str
@@ -55,6 +56,13 @@ class Term:
     value: Callable[[np.ndarray], float]
     gradient: Callable[[np.ndarray], np.ndarray]
     weight: float = 1.0
+    #: ``Z ↦ (f(ZᵀZ), ∇_Z f(ZᵀZ))`` without forming ``Q`` (the first-order route)
+    factor: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None
+    #: ``v ↦ τ`` with ``Tr Q ≤ τ`` whenever ``f(Q) ≤ v`` and ``Q`` is doubly nonnegative
+    trace_bound: Callable[[float], float] | None = None
+    #: ``(sim, constraints from build) ↦ weight·G`` read from the solver's multipliers
+    #: (used instead of ``weight·gradient`` when pricing a master solve's optimum)
+    dual_gradient: Callable[[Any, list], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.weight) and self.weight >= 0):
@@ -88,12 +96,34 @@ def _centred(y: np.ndarray, bias: bool) -> np.ndarray:
     return y - y.mean(axis=1, keepdims=True) if bias else y
 
 
-def activity_energy(*, weight: float = 1.0) -> Term:
-    """``f(Q) = Tr Q = Σ_i ‖z_i‖²``; ``∇f = I``."""
+def activity_energy(*, weights: np.ndarray | None = None, weight: float = 1.0) -> Term:
+    """``f(Q) = Tr Q = Σ_i ‖z_i‖²``; ``∇f = I``.  With ``weights`` ``p`` (one per stimulus,
+    ``≥ 0``, e.g. the probabilities of a finite distribution): the mean firing energy
+    ``f(Q) = Σ_t p_t Q_tt = ⟨diag p, Q⟩``, ``∇f = diag p``."""
     from . import menu
 
-    return Term("activity_energy", lambda sim: (menu.activity_energy(sim), []),
-                lambda q: float(np.trace(q)), lambda q: np.eye(q.shape[0]), weight)
+    if weights is None:
+        return Term("activity_energy", lambda sim: (menu.activity_energy(sim), []),
+                    lambda q: float(np.trace(q)), lambda q: np.eye(q.shape[0]), weight,
+                    factor=lambda z: (float(np.sum(z**2)), 2.0 * z), trace_bound=lambda v: v)
+    p = np.asarray(weights, dtype=float).ravel()
+    if not (np.all(np.isfinite(p)) and np.all(p >= 0) and p.max(initial=0.0) > 0):
+        raise ValueError("weights must be finite, ≥ 0 and not all zero (one per stimulus)")
+
+    def build(sim: Any) -> tuple[Any, list]:
+        import cvxpy as cp
+
+        if sim.atoms is not None:
+            return (p @ sim.atoms**2) @ sim.core, []
+        if sim.basis is not None:
+            return cp.trace((sim.basis.T @ (p[:, None] * sim.basis)) @ sim.reduced), []
+        return p @ cp.diag(sim.Q), []
+
+    lowest = float(p.min())
+    return Term("activity_energy", build, lambda q: float(p @ np.diag(q)),
+                lambda q: np.diag(p), weight, factor=lambda z: (float(np.sum(p * z**2)),
+                                                                  2.0 * z * p),
+                trace_bound=(lambda v: v / lowest) if lowest > 0 else None)
 
 
 def lifetime_density(*, weight: float = 1.0) -> Term:
@@ -101,8 +131,14 @@ def lifetime_density(*, weight: float = 1.0) -> Term:
     sparsity penalty that is linear in ``Q``; ``∇f = 11ᵀ``."""
     from . import menu
 
+    def factor(z: np.ndarray) -> tuple[float, np.ndarray]:
+        s = z.sum(axis=1, keepdims=True)
+        return float(np.sum(s**2)), 2.0 * np.repeat(s, z.shape[1], axis=1)
+
+    # for Q ≥ 0 entrywise, Tr Q ≤ 1ᵀQ1
     return Term("lifetime_density", lambda sim: (menu.lifetime_density(sim), []),
-                lambda q: float(np.sum(q)), lambda q: np.ones_like(q), weight)
+                lambda q: float(np.sum(q)), lambda q: np.ones_like(q), weight,
+                factor=factor, trace_bound=lambda v: v)
 
 
 def _pinv_psd(q: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
@@ -132,6 +168,25 @@ def _readout_parts(targets: np.ndarray, bias: bool
     return value, gradient
 
 
+def _readout_factor(targets: np.ndarray, bias: bool
+                    ) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+    """``Z ↦ (‖R‖², ∇)`` with ``R = Ỹ Z̃⁺`` the least-norm readout (thin SVD of ``Z̃``,
+    ``O(r²T)``); ``∇_Z = −2 RᵀR Z̃⁺ᵀ`` (``Z̃⁺ᵀ`` already ⊥ ``1`` with a bias)."""
+    y = _centred(_matrix(targets, "targets"), bias)
+
+    def factor(z: np.ndarray) -> tuple[float, np.ndarray]:
+        zc = _centred(z, bias)
+        u, s, vt = np.linalg.svd(zc, full_matrices=False)
+        keep = s > 1e-9 * max(s.max(initial=0.0), 1e-300)
+        pinv = (vt[keep].T / s[keep]) @ u[:, keep].T  # T × r
+        r = y @ pinv
+        if np.linalg.norm(y - r @ zc) > 1e-6 * max(1.0, np.linalg.norm(y)):
+            return float("inf"), np.zeros_like(z)
+        return float(np.sum(r**2)), -2.0 * (r.T @ r) @ pinv.T
+
+    return factor
+
+
 def readout_energy(targets: np.ndarray, *, bias: bool = False, weight: float = 1.0) -> Term:
     """``f(Q) = min ‖R‖_F²`` with ``Y = RZ`` (``bias``: ``Y = RZ + c1ᵀ``) ``= Tr(Ỹ(PQP)⁺Ỹᵀ)``.
 
@@ -144,7 +199,35 @@ def readout_energy(targets: np.ndarray, *, bias: bool = False, weight: float = 1
     value, gradient = _readout_parts(y, bias)
     form = menu.readout_energy_with_bias if bias else menu.readout_energy
     return Term("readout_energy_with_bias" if bias else "readout_energy",
-                lambda sim: form(sim, y), value, gradient, weight)
+                lambda sim: form(sim, y), value, gradient, weight,
+                factor=_readout_factor(y, bias), dual_gradient=_readout_dual(bias))
+
+
+def _readout_dual(bias: bool) -> Callable[[Any, list], np.ndarray]:
+    """``−E Λ₁₁ Eᵀ`` from the multiplier ``Λ ⪰ 0`` of the Schur block
+    ``[[EᵀQE, Ỹᵀ], [Ỹ, S]] ⪰ 0`` (``E`` = ``I``, ``P``, the basis ``B`` or its centred
+    part ``B_c``, as :mod:`convex_coding.menu` builds the block).
+
+    Where ``Q`` is singular the readout energy is not differentiable: every
+    ``W = Ỹ(PQP)⁺ + V`` with ``V ⊥ range PQP`` gives a supporting affine minorant
+    ``2⟨W, Ỹ⟩ − Tr(W PQP Wᵀ)``, hence a gradient ``−PWᵀWP``.  The minimum-norm one
+    (``V = 0``, :attr:`Term.gradient`) need not be copositive even at the optimum; the
+    solver's multiplier is the one that prices the master's own atoms at ``≥ 0``."""
+
+    def dual(sim: Any, constraints: list) -> np.ndarray:
+        lam = np.asarray(constraints[0].dual_value, dtype=float)
+        t = sim.size
+        if sim.basis is not None and (not bias or sim.centred_rank is not None):
+            e = sim.basis[:, :sim.centred_rank] if bias else sim.basis
+        elif bias:
+            e = np.eye(t) - np.full((t, t), 1.0 / t)
+        else:
+            e = np.eye(t)
+        n = e.shape[1]
+        block = 0.5 * (lam[:n, :n] + lam[:n, :n].T)
+        return -(e @ block @ e.T)
+
+    return dual
 
 
 def weight_energy(inputs: np.ndarray, *, weight: float = 1.0) -> Term:
@@ -164,8 +247,12 @@ def weight_energy(inputs: np.ndarray, *, weight: float = 1.0) -> Term:
             return cp.trace((sim.basis.T @ kernel @ sim.basis) @ sim.reduced), []
         return cp.trace(kernel @ sim.Q), []
 
+    def factor(z: np.ndarray) -> tuple[float, np.ndarray]:
+        zp = z @ pinv
+        return float(np.sum(zp**2)), 2.0 * zp @ pinv.T
+
     return Term("weight_energy", build, lambda q: float(np.sum(kernel * q)),
-                lambda q: kernel, weight)
+                lambda q: kernel, weight, factor=factor)
 
 
 def similarity_matching(similarity: np.ndarray, *, weight: float = 1.0) -> Term:
@@ -180,8 +267,15 @@ def similarity_matching(similarity: np.ndarray, *, weight: float = 1.0) -> Term:
 
         return cp.sum_squares(sim.Q - c), []
 
+    def factor(z: np.ndarray) -> tuple[float, np.ndarray]:
+        d = z.T @ z - c
+        return float(np.sum(d**2)), 4.0 * z @ d
+
+    # Tr Q = Tr C + Tr(Q − C) ≤ Tr C + √T ‖Q − C‖_F
+    trace_c, t = float(np.trace(c)), c.shape[0]
     return Term("similarity_matching", build, lambda q: float(np.sum((q - c) ** 2)),
-                lambda q: 2.0 * (q - c), weight)
+                lambda q: 2.0 * (q - c), weight, factor=factor,
+                trace_bound=lambda v: trace_c + np.sqrt(t * max(v, 0.0)))
 
 
 def affine_range(inputs: np.ndarray) -> Constraint:

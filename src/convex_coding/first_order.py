@@ -1,0 +1,198 @@
+r"""The first-order route for problems without a range constraint (large ``T``).
+
+The conic path solves a ``T × T`` SDP twice (DNN bound and dictionary master); its cost
+grows like ``T⁴``–``T⁶`` and it stops being usable near ``T = 32``.  This route never
+forms a conic program:
+
+* **upper bound** (Burer–Monteiro with ``Z ≥ 0``): minimise ``F(Z) = f(ZᵀZ)`` over
+  nonnegative ``Z`` (``rank × T``) by L-BFGS-B, with each term's value and gradient in
+  factor form (``∇F = 2ZG``; the readout energy is ``‖ỸZ̃⁺‖²`` by a thin SVD, ``O(r²T)``).
+  ``Q̂ = ZᵀZ`` factors exactly, so ``f(Q̂) ≥ p*``.  After each descent, pricing searches
+  ``min yᵀGy`` over unit ``y ≥ 0`` (``G = ∇f(Q̂)``); a negative price adds ``y`` as a new
+  neuron and the descent resumes.
+* **lower bound** (a dual certificate, valid for any ``Q̂``): every term is convex with
+  ``G`` a subgradient (the readout energy through its affine minorant
+  ``2⟨W, Y⟩ − Tr(WQWᵀ)`` at ``W = YQ̂⁺``), so ``f(Q) ≥ f(Q̂) + ⟨G, Q − Q̂⟩``.  For any
+  ``N ≥ 0`` and ``Q`` doubly nonnegative, ``⟨G, Q⟩ ≥ ⟨G − N, Q⟩ ≥ λ_min(G − N) Tr Q``,
+  and on the sublevel set ``{f ≤ f(Q̂)}`` (which holds the DNN minimiser)
+  ``Tr Q ≤ τ`` (:func:`trace_bound`).  Hence
+
+      p* ≥ p_DNN ≥ f(Q̂) − ⟨G, Q̂⟩ + τ · min(0, λ_min(G − N)).
+
+  ``N`` is found by alternating projections between ``{S ⪰ 0}`` and ``{S ≤ G}``
+  (:func:`dual_split`; one eigendecomposition per step, ``N = G − S``).  When
+  ``λ_min(G − N) ≥ −ε`` the matrix ``G + εI`` is copositive: no tuning has reduced cost
+  below ``−ε``, a *proved* pricing bound (``Result.pricing_exact``).
+
+The bound is as tight as the DNN relaxation: when ``G`` is copositive but not in
+``PSD + NN`` (the DNN bound is loose) the gap stays open and the answer says so.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .pricing import PricingResult, price_nonnegative
+
+if TYPE_CHECKING:
+    from .problem import Problem, Result
+
+__all__ = ["dual_split", "factor_objective", "lower_bound", "solve_first_order",
+           "trace_bound"]
+
+
+def factor_objective(problem: Problem, z: np.ndarray) -> tuple[float, np.ndarray]:
+    """``F(Z) = f(ZᵀZ)`` and ``∇F`` (``rank × T``): each term's factor form when it has
+    one, else ``f(ZᵀZ)`` and ``2 Z ∇f(ZᵀZ)``."""
+    total, grad = 0.0, np.zeros_like(z)
+    for term in problem.objective:
+        if term.factor is not None:
+            v, g = term.factor(z)
+        else:
+            q = z.T @ z
+            v, g = term.value(q), 2.0 * z @ term.gradient(q)
+        if not np.isfinite(v):
+            return float("inf"), grad
+        total += term.weight * v
+        grad += term.weight * g
+    return float(total), grad
+
+
+def trace_bound(problem: Problem, level: float) -> float:
+    """A bound ``τ ≥ Tr Q`` over doubly nonnegative ``Q`` with ``f(Q) ≤ level``.
+
+    Every term is ``≥ 0`` there, so ``w_k f_k(Q) ≤ level`` for each ``k``; a term that
+    bounds the trace by its own value (activity energy, lifetime density, similarity
+    matching) gives ``τ``; ``inf`` when none does (e.g. a readout alone)."""
+    bounds = [t.trace_bound(level / t.weight) for t in problem.objective
+              if t.trace_bound is not None and t.weight > 0]
+    return float(min(bounds, default=float("inf")))
+
+
+def spg(fun, x: np.ndarray, *, max_iter: int, tol: float, time_limit: float = np.inf,
+        memory: int = 10) -> np.ndarray:
+    """Spectral projected gradient on ``x ≥ 0`` (Barzilai–Borwein steps, nonmonotone
+    Armijo search over the last ``memory`` values); ``fun(x) -> (value, gradient)``.
+    Stops when ``‖Π(x − ∇) − x‖_∞ ≤ tol``, after ``max_iter`` steps or ``time_limit``
+    CPU seconds.  Returns the best point found."""
+    start = time.process_time()
+    f, g = fun(x)
+    history, alpha = [f], 1.0 / max(float(np.abs(g).max()), 1e-300)
+    for _ in range(max_iter):
+        if (float(np.abs(np.maximum(x - g, 0.0) - x).max()) <= tol
+                or time.process_time() - start > time_limit):
+            break
+        d = np.maximum(x - alpha * g, 0.0) - x
+        slope, step, ref = float(np.sum(g * d)), 1.0, max(history[-memory:])
+        while True:
+            xn = x + step * d
+            fn, gn = fun(xn)
+            if fn <= ref + 1e-4 * step * slope or step < 1e-12:
+                break
+            step *= 0.5
+        if not fn <= f + 1e-4 * step * slope and fn > ref:
+            break  # no progress left at machine precision
+        s_, y_ = xn - x, gn - g
+        sy = float(np.sum(s_ * y_))
+        alpha = float(np.sum(s_ * s_)) / sy if sy > 0 else 1e3 * alpha
+        alpha = min(max(alpha, 1e-12), 1e12)
+        x, f, g = xn, fn, gn
+        history.append(f)
+    return x
+
+
+def dual_split(g: np.ndarray, *, tol: float = 0.0, max_iter: int = 2000,
+               time_limit: float = 30.0) -> tuple[np.ndarray, float]:
+    """``(N, λ)`` with ``N ≥ 0`` entrywise and ``λ = λ_min(G − N)``: spectral projected
+    gradient on ``½‖(G − N)₋‖_F²`` over ``N ≥ 0`` (``(·)₋`` the negative spectral part;
+    the function is ``C¹`` with gradient ``−(G − N)₋``, one eigendecomposition per
+    evaluation), stopped when ``λ ≥ −tol``."""
+    g = 0.5 * (g + g.T)
+    if float(np.linalg.eigvalsh(g)[0]) >= -tol:
+        return np.zeros_like(g), float(np.linalg.eigvalsh(g)[0])
+    shape = g.shape
+
+    def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
+        n = v.reshape(shape)
+        w, u = np.linalg.eigh(g - 0.5 * (n + n.T))
+        neg = np.minimum(w, 0.0)
+        return 0.5 * float(np.sum(neg**2)), -((u * neg) @ u.T).ravel()
+
+    v = spg(fun, np.maximum(g - np.diag(np.diag(g)), 0.0).ravel() * 0.0, max_iter=max_iter,
+            tol=1e-3 * tol if tol > 0 else 1e-14, time_limit=time_limit)
+    n = v.reshape(shape)
+    n = 0.5 * (n + n.T)
+    return n, float(np.linalg.eigvalsh(g - n)[0])
+
+
+def lower_bound(problem: Problem, q: np.ndarray, *, tol: float = 0.0,
+                time_limit: float = 30.0) -> tuple[float, float, float]:
+    """``(bound, λ, τ)``: the certified lower bound of the module doc at ``Q̂ = q``."""
+    f = problem.value(q)
+    g = problem.gradient(q)
+    tau = trace_bound(problem, f)
+    scale = tol / tau if np.isfinite(tau) and tau > 0 else 0.0
+    _, lam = dual_split(g, tol=scale, time_limit=time_limit)
+    slack = 0.0 if lam >= 0 else (tau * lam if np.isfinite(tau) else -np.inf)
+    return float(f - np.sum(g * q) + slack), lam, tau
+
+
+def _descend(problem: Problem, z: np.ndarray, max_iter: int) -> np.ndarray:
+    shape = z.shape
+
+    def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
+        val, grad = factor_objective(problem, v.reshape(shape))
+        return (val, grad.ravel()) if np.isfinite(val) else (np.inf, np.zeros(v.size))
+
+    scale = max(float(np.abs(fun(z.ravel())[1]).max()), 1e-300)
+    return spg(fun, z.ravel(), max_iter=max_iter, tol=1e-12 * scale).reshape(shape)
+
+
+def _start(problem: Problem, rank: int, seed: int) -> np.ndarray:
+    """Random nonnegative ``Z`` rescaled to the best of a few scales."""
+    z = np.random.default_rng(seed).uniform(size=(rank, problem.size))
+    scales = np.geomspace(1e-3, 1e3, 25) / np.sqrt(problem.size)
+    values = [factor_objective(problem, s * z)[0] for s in scales]
+    return scales[int(np.argmin(values))] * z
+
+
+def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: float = 1e-6,
+                      value_tol: float = 1e-6, max_rounds: int = 6, max_iter: int = 3000,
+                      atoms_per_round: int = 8, certificate_seconds: float = 30.0,
+                      seed: int = 0) -> Result:
+    """The first-order route (module doc) as one :class:`~convex_coding.problem.Result`."""
+    from .problem import _certify
+
+    t = problem.size
+    z = _start(problem, rank or t, seed)
+    pricing = PricingResult(np.zeros((t, 0)), np.zeros(0))
+    for rounds in range(1, max_rounds + 1):
+        z = _descend(problem, z, max_iter)
+        z = z[np.linalg.norm(z, axis=1) > 1e-12 * max(np.abs(z).max(), 1e-300)]
+        q = z.T @ z
+        g = problem.gradient(q)
+        starts = (z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-300)).T
+        pricing = price_nonnegative(g, starts=starts, n_random=32, iters=150,
+                                    seed=seed + rounds, unit_starts=t <= 64)
+        scale = max(float(np.abs(g).max()), 1e-300)
+        new = pricing.atoms[:, pricing.costs < -1e-9 * scale][:, :atoms_per_round]
+        if new.shape[1] == 0:
+            break
+        size = 1e-3 * np.sqrt(max(np.trace(q), 1e-300) / max(len(z), 1))
+        z = np.vstack([z, size * new.T])
+    else:  # the last round added atoms: descend once more
+        z = _descend(problem, z, max_iter)
+        z = z[np.linalg.norm(z, axis=1) > 1e-12 * max(np.abs(z).max(), 1e-300)]
+    q = z.T @ z
+    upper = factor_objective(problem, z)[0]
+    lower, lam, tau = lower_bound(problem, q, tol=0.25 * gap_tol * abs(upper),
+                                  time_limit=certificate_seconds)
+    result = _certify(problem, q, z, lower, upper, pricing, None, rounds, gap_tol=gap_tol,
+                      value_tol=value_tol)
+    checks = {**result.checks, "dual_min_eigenvalue": lam, "trace_bound": tau}
+    # λ ≥ −ε proves G + εI copositive: no tuning prices below −ε
+    return replace(result, checks=checks, pricing_exact=bool(lam >= -1e-9 * scale))
