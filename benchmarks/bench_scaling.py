@@ -13,6 +13,11 @@ For each class T grows geometrically until one point's median exceeds
 ``--max-point-seconds`` or the class has used ``--class-budget`` seconds; the largest
 measured T is then the cap, and the fitted t ∝ T^k (over T ≥ ``--fit-min``) gives the
 extrapolated time at T = 1e5.
+
+``--generic`` instead measures the library's generic path (``cc.Problem.solve``, which
+takes the first-order route for T ≥ 25 without a range constraint) on the example
+families at T = 25, 50, 100, 200, 400: CPU seconds, status, bounds and gap (the table
+of docs/library.md, "Scale").
 """
 
 from __future__ import annotations
@@ -135,6 +140,51 @@ def run(classes: list[str], *, sizes: list[int] = SIZES, repeats: int = 3,
             "classes": out}
 
 
+GENERIC_SIZES = [25, 50, 100, 200, 400]
+
+
+def generic_problem(family: str, t: int):
+    """The example families at size ``t``: ``similarity_matching`` (ring inputs, as
+    examples/similarity_matching.py) and ``sparse_coding`` (examples/sparse_coding.py,
+    β = 5)."""
+    import convex_coding as cc
+
+    if family == "similarity_matching":
+        theta = 2 * np.pi * np.arange(t) / t
+        x = np.vstack([np.cos(theta), np.sin(theta)])
+        return cc.Problem(size=t, objective=[cc.similarity_matching(x.T @ x)])
+    if family == "sparse_coding":
+        x = np.random.default_rng(1).uniform(0.2, 1.0, size=(3, t))
+        return cc.Problem(size=t, objective=[cc.activity_energy(),
+                                             cc.readout_energy(x, weight=0.5),
+                                             cc.lifetime_density(weight=5.0)])
+    raise ValueError(f"family={family!r} is invalid; allowed: similarity_matching, "
+                     "sparse_coding")
+
+
+def run_generic(families: list[str], sizes: list[int] = GENERIC_SIZES, *,
+                time_limit: float = 60.0, log=print) -> dict[str, Any]:
+    """One generic solve per (family, T): CPU seconds and the certificate's numbers."""
+    out: dict[str, Any] = {}
+    for family in families:
+        rows = []
+        for t in sizes:
+            problem = generic_problem(family, t)
+            start = time.process_time()
+            result = problem.solve(time_limit=time_limit)
+            cpu = time.process_time() - start
+            row = {"T": t, "cpu_seconds": cpu, "status": result.status,
+                   "lower": result.lower, "upper": result.upper, "gap": result.gap,
+                   "min_reduced_cost": result.min_reduced_cost,
+                   "dual_min_eigenvalue": result.checks.get("dual_min_eigenvalue"),
+                   "neurons": int(result.Z.shape[0])}
+            rows.append(row)
+            log(f"{family:20s} T={t:4d} cpu {cpu:7.1f}s gap {result.gap:.2e} "
+                f"λ_min {row['dual_min_eigenvalue']} {result.status[:60]}")
+        out[family] = rows
+    return {"machine": machine(), "time_limit": time_limit, "families": out}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", default="quick")
@@ -144,7 +194,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--class-budget", type=float, default=90.0)
     ap.add_argument("--max-t", type=int, default=100_000)
     ap.add_argument("--root", type=Path, default=None)
+    ap.add_argument("--generic", action="store_true",
+                    help="measure the generic path (cc.Problem) instead")
+    ap.add_argument("--generic-sizes", default=",".join(map(str, GENERIC_SIZES)))
+    ap.add_argument("--time-limit", type=float, default=60.0)
     args = ap.parse_args(argv)
+    if args.generic:
+        out = run_generic(["similarity_matching", "sparse_coding"],
+                          [int(n) for n in args.generic_sizes.split(",")],
+                          time_limit=args.time_limit, log=lambda m: print(m, flush=True))
+        kw = {} if args.root is None else {"root": args.root}
+        print(f"wrote {write_section(args.scale, 'scaling_generic', out, **kw)}")
+        return
     out = run(args.classes.split(","), sizes=[n for n in SIZES if n <= args.max_t],
               repeats=args.repeats, max_point_seconds=args.max_point_seconds,
               class_budget=args.class_budget, log=lambda m: print(m, flush=True))

@@ -141,7 +141,8 @@ def lower_bound(problem: Problem, q: np.ndarray, *, tol: float = 0.0,
     return float(f - np.sum(g * q) + slack), lam, tau
 
 
-def _descend(problem: Problem, z: np.ndarray, max_iter: int) -> np.ndarray:
+def _descend(problem: Problem, z: np.ndarray, max_iter: int,
+             time_limit: float = np.inf) -> np.ndarray:
     shape = z.shape
 
     def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
@@ -149,7 +150,8 @@ def _descend(problem: Problem, z: np.ndarray, max_iter: int) -> np.ndarray:
         return (val, grad.ravel()) if np.isfinite(val) else (np.inf, np.zeros(v.size))
 
     scale = max(float(np.abs(fun(z.ravel())[1]).max()), 1e-300)
-    return spg(fun, z.ravel(), max_iter=max_iter, tol=1e-12 * scale).reshape(shape)
+    return spg(fun, z.ravel(), max_iter=max_iter, tol=1e-12 * scale,
+               time_limit=time_limit).reshape(shape)
 
 
 def _start(problem: Problem, rank: int, seed: int) -> np.ndarray:
@@ -162,16 +164,22 @@ def _start(problem: Problem, rank: int, seed: int) -> np.ndarray:
 
 def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: float = 1e-6,
                       value_tol: float = 1e-6, max_rounds: int = 6, max_iter: int = 3000,
-                      atoms_per_round: int = 8, certificate_seconds: float = 30.0,
+                      atoms_per_round: int = 8, time_limit: float = 60.0,
                       seed: int = 0) -> Result:
-    """The first-order route (module doc) as one :class:`~convex_coding.problem.Result`."""
+    """The first-order route (module doc) as one :class:`~convex_coding.problem.Result`.
+
+    ``rank`` rows of ``Z`` (default ``T``: a readout needs ``Z`` of full column rank to
+    stay finite under every perturbation); ``time_limit`` CPU seconds in all, half for
+    the descents, the rest for the dual split."""
     from .problem import _certify
 
     t = problem.size
+    clock = time.process_time()
+    descent_budget = 0.5 * time_limit
     z = _start(problem, rank or t, seed)
     pricing = PricingResult(np.zeros((t, 0)), np.zeros(0))
     for rounds in range(1, max_rounds + 1):
-        z = _descend(problem, z, max_iter)
+        z = _descend(problem, z, max_iter, descent_budget - (time.process_time() - clock))
         z = z[np.linalg.norm(z, axis=1) > 1e-12 * max(np.abs(z).max(), 1e-300)]
         q = z.T @ z
         g = problem.gradient(q)
@@ -180,17 +188,18 @@ def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: flo
                                     seed=seed + rounds, unit_starts=t <= 64)
         scale = max(float(np.abs(g).max()), 1e-300)
         new = pricing.atoms[:, pricing.costs < -1e-9 * scale][:, :atoms_per_round]
-        if new.shape[1] == 0:
+        if new.shape[1] == 0 or time.process_time() - clock > descent_budget:
             break
         size = 1e-3 * np.sqrt(max(np.trace(q), 1e-300) / max(len(z), 1))
         z = np.vstack([z, size * new.T])
     else:  # the last round added atoms: descend once more
-        z = _descend(problem, z, max_iter)
+        z = _descend(problem, z, max_iter, descent_budget - (time.process_time() - clock))
         z = z[np.linalg.norm(z, axis=1) > 1e-12 * max(np.abs(z).max(), 1e-300)]
     q = z.T @ z
     upper = factor_objective(problem, z)[0]
     lower, lam, tau = lower_bound(problem, q, tol=0.25 * gap_tol * abs(upper),
-                                  time_limit=certificate_seconds)
+                                  time_limit=max(time_limit - (time.process_time() - clock),
+                                                 1.0))
     result = _certify(problem, q, z, lower, upper, pricing, None, rounds, gap_tol=gap_tol,
                       value_tol=value_tol)
     checks = {**result.checks, "dual_min_eigenvalue": lam, "trace_bound": tau}

@@ -29,24 +29,21 @@ import numpy as np
 
 from .pricing import PricingResult, price_affine, price_nonnegative
 from .problem_terms import Constraint, Term
-from .solvers import SolverError, SolverSettings, relaxed_settings
+from .solvers import PRECISE, SolverError, SolverSettings
 
 __all__ = ["PRECISE", "Problem", "Result"]
 
-#: Clarabel with the pipeline's tolerances (``conf/solver/clarabel.yaml``): the default.
-PRECISE = SolverSettings("CLARABEL", {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10,
-                                      "tol_feas": 1e-10})
-
-
-
-def retries(settings: SolverSettings) -> list[SolverSettings]:
-    """``settings``, then (Clarabel) stronger iterative refinement, then tolerances 1e-9,
-    1e-8 and 1e-7: the retries of a degenerate conic solve that ended
-    ``optimal_inaccurate``.  The status still requires the gap ≤ ``gap_tol``."""
-    return relaxed_settings(settings, tolerances=(1e-9, 1e-8, 1e-7))
+#: Retry tolerances of a conic solve that ends ``optimal_inaccurate``
+#: (:func:`~convex_coding.solvers.solve_retrying`); the status still requires the gap
+#: ``≤ gap_tol``.
+RETRY_TOLERANCES = (1e-9, 1e-8, 1e-7)
 
 
 Mode = Literal["certify", "psd", "dnn", "dictionary"]
+Method = Literal["auto", "conic", "first_order"]
+
+#: ``method="auto"`` takes the first-order route from this ``T`` on (no range constraint)
+FIRST_ORDER_FROM = 25
 
 
 @dataclass(frozen=True)
@@ -127,7 +124,7 @@ class Problem:
         import cvxpy as cp
 
         from . import menu
-        from .solvers import solve_checked
+        from .solvers import solve_retrying
 
         exprs, cons, parts = [], list(sim.constraints), []
         for t in self.objective:
@@ -144,18 +141,11 @@ class Problem:
         cons += ineqs
         if dnn:
             cons += menu.outer_nonnegativity(sim)
-        problem, last = cp.Problem(cp.Minimize(cp.sum(exprs)), cons), None
-        for attempt in retries(settings):
-            try:
-                report = solve_checked(problem, attempt)
-                duals = [t.dual_gradient(sim, extra) if t.dual_gradient and t.weight > 0
-                         and extra else None for t, extra in zip(self.objective, parts,
-                                                                 strict=True)]
-                return (report.value, [float(np.asarray(i.dual_value).sum()) for i in ineqs],
-                        duals)
-            except SolverError as exc:
-                last = exc
-        raise SolverError(f"{last} (also after refinement and tolerances 1e-9, 1e-8, 1e-7)")
+        problem = cp.Problem(cp.Minimize(cp.sum(exprs)), cons)
+        report = solve_retrying(problem, settings, tolerances=RETRY_TOLERANCES)
+        duals = [t.dual_gradient(sim, extra) if t.dual_gradient and t.weight > 0 and extra
+                 else None for t, extra in zip(self.objective, parts, strict=True)]
+        return report.value, [float(np.asarray(i.dual_value).sum()) for i in ineqs], duals
 
     def gradient(self, q: np.ndarray, multipliers: list[float] | None = None, *,
                  duals: list[np.ndarray | None] | None = None) -> np.ndarray:
@@ -205,15 +195,32 @@ class Problem:
     def solve(self, *, nonnegativity: Mode = "certify", settings: SolverSettings = PRECISE,
               atoms: np.ndarray | None = None, gap_tol: float = 1e-6,
               value_tol: float = 1e-6, max_rounds: int = 40, atoms_per_round: int = 12,
-              seed: int = 0) -> Result:
+              method: Method = "auto", time_limit: float = 60.0, seed: int = 0) -> Result:
         """Solve with the chosen treatment of ``Z ≥ 0`` and return one :class:`Result`.
 
         ``atoms`` (T × K, nonnegative) seed the dictionary; ``max_rounds`` bounds the
-        pricing rounds.  Solver failures do not raise: they become the ``status``.
+        pricing rounds.  ``method``: ``"conic"`` (DNN SDP + dictionary master),
+        ``"first_order"`` (:mod:`convex_coding.first_order`: Burer–Monteiro upper bound,
+        dual-certificate lower bound, within ``time_limit`` CPU seconds; no range or
+        inequality constraints) or ``"auto"`` (first order for ``T ≥``
+        :data:`FIRST_ORDER_FROM` without constraints, else conic).  Solver failures do
+        not raise: they become the ``status``.
         """
         if nonnegativity not in ("certify", "psd", "dnn", "dictionary"):
             raise ValueError(f"nonnegativity={nonnegativity!r} is invalid; allowed: certify, "
                              "psd, dnn, dictionary")
+        if method not in ("auto", "conic", "first_order"):
+            raise ValueError(f"method={method!r} is invalid; allowed: auto, conic, first_order")
+        if method == "first_order" and (self.constraints or nonnegativity != "certify"):
+            raise ValueError("method='first_order' needs nonnegativity='certify' and no "
+                             "constraints; use method='conic'")
+        if method == "first_order" or (method == "auto" and not self.constraints
+                                       and nonnegativity == "certify"
+                                       and self.size >= FIRST_ORDER_FROM):
+            from .first_order import solve_first_order
+
+            return solve_first_order(self, gap_tol=gap_tol, value_tol=value_tol,
+                                     time_limit=time_limit, seed=seed)
         nan = float("nan")
         lower, outer_q = nan, None
         if nonnegativity in ("certify", "dnn", "psd"):

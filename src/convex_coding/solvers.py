@@ -30,13 +30,22 @@ class SolverUnavailableError(ValueError):
 
 @dataclass(frozen=True)
 class SolverSettings:
-    """Solver name and its options (passed verbatim to ``Problem.solve``)."""
+    """Solver name and its options (passed verbatim to the solver).
+
+    ``SolverSettings()`` is CLARABEL at *its* default tolerances (~1e-8); the library's
+    documented default is :meth:`precise` (= :data:`PRECISE`, the pipeline's
+    ``conf/solver/clarabel.yaml``: gap and feasibility tolerances 1e-10)."""
 
     name: str = DEFAULT_SOLVER
     options: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "options": dict(sorted(self.options.items()))}
+
+    @classmethod
+    def precise(cls, name: str = DEFAULT_SOLVER) -> SolverSettings:
+        """Gap and feasibility tolerances 1e-10 (CLARABEL's option names)."""
+        return cls(name, {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10})
 
 
 @functools.cache
@@ -147,11 +156,17 @@ def solve_checked(problem: cp.Problem, settings: SolverSettings) -> SolveReport:
     )
 
 
-def relaxed_settings(settings: SolverSettings,
-                     tolerances: tuple[float, ...] = (1e-9, 1e-8)) -> list[SolverSettings]:
+#: The library's default settings (:meth:`SolverSettings.precise`).
+PRECISE = SolverSettings.precise()
+
+
+def relaxed_settings(settings: SolverSettings, tolerances: tuple[float, ...] = (1e-9, 1e-8),
+                     *, start: float | None = None) -> list[SolverSettings]:
     """The retries of a degenerate conic solve that ended ``optimal_inaccurate``:
     ``settings``, then for CLARABEL the same with stronger iterative refinement, then
-    each of ``tolerances`` (with refinement).  Other solvers are tried once."""
+    each of ``tolerances`` (with refinement).  ``start`` skips the attempts whose gap
+    tolerance is tighter (a program known to end inaccurate there starts at ``start``).
+    Other solvers are tried once."""
     out = [settings]
     if settings.name.upper() == "CLARABEL":
         refine = {"iterative_refinement_reltol": 1e-14, "iterative_refinement_abstol": 1e-14,
@@ -161,18 +176,31 @@ def relaxed_settings(settings: SolverSettings,
             opts = {**settings.options, **refine,
                     "tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol}
             out.append(SolverSettings(settings.name, opts))
+    if start is not None:
+        out = [a for a in out if a.options.get("tol_gap_abs", 1.0) >= start] or out
     return out
 
 
-def solve_relaxing(problem: cp.Problem, settings: SolverSettings, what: str) -> float:
-    """Optimal value of ``problem``, retrying at the looser settings of
-    :func:`relaxed_settings` when a solve is not ``optimal``; every accepted status is
-    ``optimal`` (:func:`solve_checked`), and when all attempts fail the last error is
-    raised as a :class:`SolverError` prefixed by ``what``."""
+def solve_retrying(problem: cp.Problem, settings: SolverSettings, *,
+                   tolerances: tuple[float, ...] = (1e-9, 1e-8),
+                   start: float | None = None) -> SolveReport:
+    """:func:`solve_checked` along :func:`relaxed_settings` (``tolerances``, ``start``):
+    the first ``optimal`` report; every accepted status is ``optimal``.  When all
+    attempts fail, the last :class:`SolverError` is raised, naming the tolerances."""
     last: SolverError | None = None
-    for attempt in relaxed_settings(settings):
+    for attempt in relaxed_settings(settings, tolerances, start=start):
         try:
-            return solve_checked(problem, attempt).value
+            return solve_checked(problem, attempt)
         except SolverError as exc:
             last = exc
-    raise SolverError(f"{what}: {last}")
+    tried = ", ".join(f"{t:g}" for t in tolerances)
+    raise SolverError(f"{last} (also after refinement and tolerances {tried})")
+
+
+def solve_relaxing(problem: cp.Problem, settings: SolverSettings, what: str) -> float:
+    """Optimal value of :func:`solve_retrying` (default tolerances); a failure is raised
+    as a :class:`SolverError` prefixed by ``what``."""
+    try:
+        return solve_retrying(problem, settings).value
+    except SolverError as exc:
+        raise SolverError(f"{what}: {exc}") from exc

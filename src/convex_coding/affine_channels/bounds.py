@@ -33,13 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from ..solvers import (
-    SolveReport,
-    SolverError,
-    SolverSettings,
-    relaxed_settings,
-    solve_checked,
-)
+from ..solvers import SolveReport, SolverSettings, solve_retrying
 from .variables import Variable
 
 #: HiGHS tolerances (the value is compared with the dual bound to 1e-6 relative)
@@ -150,23 +144,17 @@ def dnn_bound(var: Variable, lam: float, settings: SolverSettings | None = None)
     lmi = cp.bmat([[q, y], [y.T, s]])
     objective = var.weights @ cp.diag(q) + lam * s[0, 0]
     problem = cp.Problem(cp.Minimize(objective), [0.5 * (lmi + lmi.T) >> 0, q >= 0])
-    return float(_solve_with_retries(problem, settings, floor=1e-9,
-                                      ladder=(1e-9, 1e-8, 1e-7)).value)
+    return float(_solve_with_retries(problem, settings, start=1e-9,
+                                      tolerances=(1e-9, 1e-8, 1e-7)).value)
 
 
-def _solve_with_retries(problem, settings: SolverSettings | None, floor: float = 0.0,
-                        ladder: tuple[float, ...] = (1e-9, 1e-8)) -> SolveReport:
-    """``settings`` (default :data:`PRECISE`), then the relaxed retries along ``ladder``: the
-    callers compare values to 1e-6, and an ``optimal_inaccurate`` end is never accepted.
-    Attempts tighter than ``floor`` are skipped (the DNN SDP ends ``optimal_inaccurate`` at
-    1e-10 on three instances in four, so starting there only costs time); the DNN's ladder
-    goes on to 1e-7 (one twin in 50 of our tests, uniform slab at p₀ = 0.1, needs it; its
-    value still meets the closed form to 5e-8)."""
-    attempts = relaxed_settings(settings or PRECISE, ladder)
-    attempts = [a for a in attempts if a.options.get("tol_gap_abs", 1.0) >= floor] or attempts
-    for attempt in attempts[:-1]:
-        try:
-            return solve_checked(problem, attempt)
-        except SolverError:
-            continue
-    return solve_checked(problem, attempts[-1])
+def _solve_with_retries(problem, settings: SolverSettings | None, *,
+                        start: float | None = None,
+                        tolerances: tuple[float, ...] = (1e-9, 1e-8)) -> SolveReport:
+    """:func:`~convex_coding.solvers.solve_retrying` from ``settings`` (default
+    :data:`PRECISE`): the callers compare values to 1e-6, and an ``optimal_inaccurate`` end
+    is never accepted.  The DNN SDP starts at ``start=1e-9`` (it ends ``optimal_inaccurate``
+    at 1e-10 on three instances in four, so starting there only costs time) and goes on to
+    1e-7 (one twin in 50 of our tests, uniform slab at p₀ = 0.1, needs it; its value still
+    meets the closed form to 5e-8)."""
+    return solve_retrying(problem, settings or PRECISE, tolerances=tolerances, start=start)
