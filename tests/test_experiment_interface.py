@@ -98,6 +98,12 @@ def test_toy_runs_through_the_cli(tmp_path: Path, monkeypatch, capsys) -> None:
     assert "square 2.25" in capsys.readouterr().out
 
 
+class _Named(dict):
+    """Snakemake's named lists as the scripts use them: ``.items()`` and ``.name``."""
+
+    __getattr__ = dict.__getitem__
+
+
 def test_toy_runs_through_the_figure_script_and_summary_merge(tmp_path: Path) -> None:
     batches = []
     for i, lam in enumerate((1.0, 2.0)):
@@ -106,13 +112,23 @@ def test_toy_runs_through_the_figure_script_and_summary_merge(tmp_path: Path) ->
                                              tmp_path / "cache")))
         batches.append(str(path))
     block = tmp_path / "summaries/toy.json"
+    outputs = _Named(pdf=str(tmp_path / "toy.pdf"), png=str(tmp_path / "toy.png"),
+                     summary=str(block))
     fake = SimpleNamespace(
-        input={"batches": batches}, params={"experiment": "toy"}, log=[str(tmp_path / "f.log")],
-        output=SimpleNamespace(pdf=str(tmp_path / "toy.pdf"), png=str(tmp_path / "toy.png"),
-                               summary=str(block)))
+        input=_Named(batches=batches), log=[str(tmp_path / "f.log")], output=outputs,
+        params=_Named(experiment="toy", cache_dir=str(tmp_path / "cache")))
     runpy.run_path(str(REPO / "workflow/scripts/figure.py"), init_globals={"snakemake": fake})
     assert json.loads(block.read_text()) == {"toy": {"n_instances": 2, "total": 5.0}}
     assert (tmp_path / "toy.png").read_text() == "figure"
+    # a second job with the same inputs restores the outputs from the figure cache: it
+    # never looks the experiment up (unregistered here, drawing would fail)
+    for path in outputs.values():
+        Path(path).unlink()
+    registry._extra.pop("toy")
+    runpy.run_path(str(REPO / "workflow/scripts/figure.py"), init_globals={"snakemake": fake})
+    registry.register(TOY)
+    assert (tmp_path / "toy.png").read_text() == "figure"
+    assert json.loads(block.read_text()) == {"toy": {"n_instances": 2, "total": 5.0}}
     merged = tmp_path / "summary.json"
     fake = SimpleNamespace(input=SimpleNamespace(blocks=[str(block)]), output=[str(merged)],
                            wildcards=SimpleNamespace(scale="quick"))
