@@ -173,14 +173,17 @@ def run_generic(families: list[str], sizes: list[int] = GENERIC_SIZES, *,
             start = time.process_time()
             result = problem.solve(time_limit=time_limit)
             cpu = time.process_time() - start
+            numbers = {"lower": result.lower, "upper": result.upper, "gap": result.gap,
+                       "min_reduced_cost": result.min_reduced_cost,
+                       "dual_min_eigenvalue": result.checks.get("dual_min_eigenvalue")}
             row = {"T": t, "cpu_seconds": cpu, "status": result.status,
-                   "lower": result.lower, "upper": result.upper, "gap": result.gap,
-                   "min_reduced_cost": result.min_reduced_cost,
-                   "dual_min_eigenvalue": result.checks.get("dual_min_eigenvalue"),
-                   "neurons": int(result.Z.shape[0])}
+                   "neurons": int(result.Z.shape[0]),
+                   **{k: (float(v) if v is not None and np.isfinite(v) else None)
+                      for k, v in numbers.items()}}
             rows.append(row)
-            log(f"{family:20s} T={t:4d} cpu {cpu:7.1f}s gap {result.gap:.2e} "
-                f"λ_min {row['dual_min_eigenvalue']} {result.status[:60]}")
+            log(f"{family:20s} T={t:4d} cpu {cpu:7.1f}s lower {result.lower:.8g} upper "
+                f"{result.upper:.8g} gap {result.gap:.2e} λ_min "
+                f"{row['dual_min_eigenvalue']} {result.status[:60]}")
         out[family] = rows
     return {"machine": machine(), "time_limit": time_limit, "families": out}
 
@@ -204,7 +207,8 @@ def main(argv: list[str] | None = None) -> None:
                           [int(n) for n in args.generic_sizes.split(",")],
                           time_limit=args.time_limit, log=lambda m: print(m, flush=True))
         kw = {} if args.root is None else {"root": args.root}
-        print(f"wrote {write_section(args.scale, 'scaling_generic', out, **kw)}")
+        path = write_section(args.scale, "scaling_generic", out, figure=False, **kw)
+        print(f"wrote {path}")
         return
     out = run(args.classes.split(","), sizes=[n for n in SIZES if n <= args.max_t],
               repeats=args.repeats, max_point_seconds=args.max_point_seconds,

@@ -13,8 +13,11 @@ Terms (objective pieces ``w·f(Q)``, one :class:`Term` kind): :func:`activity_en
 :func:`weight_energy`, :func:`similarity_matching`.  Constraints (one
 :class:`Constraint` kind): :func:`affine_range`, :func:`decodable`.  Solving returns
 one :class:`Result`; ``status == "certified"`` only when the bounds meet and a
-nonnegative factorisation attains them.  :data:`PRECISE` is the default
-:class:`SolverSettings` (the pipeline's Clarabel tolerances).
+nonnegative factorisation attains them.  :data:`PRECISE` (``SolverSettings.precise()``)
+is the default :class:`SolverSettings` (the pipeline's Clarabel tolerances).
+``solve(method="auto")`` takes the conic route (DNN SDP + dictionary master) for small
+``T`` or any constraint, and the first-order route (:mod:`convex_coding.first_order`:
+Burer–Monteiro upper bound, dual-certificate lower bound) for ``T ≥ 25`` otherwise.
 
 The library (this package, minus :mod:`convex_coding.pipeline`) is pure: arrays in,
 results out, no file I/O.  :mod:`convex_coding.pipeline` holds the Hydra runner, the
@@ -40,7 +43,7 @@ _LAZY = {
     "lifetime_density": "problem_terms", "weight_energy": "problem_terms",
     "similarity_matching": "problem_terms", "affine_range": "problem_terms",
     "decodable": "problem_terms", "SolverSettings": "solvers", "SolverError": "solvers",
-    "PricingResult": "pricing",
+    "PricingResult": "pricing", "solve_first_order": "first_order",
 }
 
 __all__ = [*sorted(_LAZY), "__version__"]
