@@ -319,3 +319,19 @@ def test_offset_decoding_certified_and_large_offset_rotates() -> None:
     an = uq.analyse(inst, QSPACE, np.random.default_rng(0), restarts=6)
     assert an.empirical.verdict == uq.NON_UNIQUE
     assert an.predictions["optimality"] == uq.NON_UNIQUE
+
+
+def test_an_uncertified_instance_keeps_its_reason_and_runs_no_restarts() -> None:
+    """An optimum that is not certified (here: the snap to the zero set moved a tuning by
+    0.364 > 1e-3) is recorded with the numbers that decide, and nothing else."""
+    from convex_coding.pipeline.tuning_criteria_run import uncertified_record, verify_record
+
+    inst = uq.Instance(name="offset", family="offset", q=np.eye(2), tunings=np.eye(2),
+                       zero_set=None, certified=False,
+                       certificate={"gap": -2.43e-08, "representation_error": 1.25e-09,
+                                    "snap_distance": 0.364, "polished": False})
+    rec = uncertified_record(inst)
+    assert rec["uncertified_reason"] == ("optimum not certified: gap=-2.43e-08, "
+                                         "representation_error=1.25e-09, snap_distance=0.364")
+    assert rec["empirical"] == {"verdict": uq.UNCERTIFIED} and rec["certified"] is False
+    verify_record(rec)

@@ -255,11 +255,26 @@ def analyse_to_record(instance: uq.Instance, cfg: DictConfig,
     if exp.keep_restarts:
         result["restarts"] = [np.asarray(z) for z in emp.aligned]
     if not instance.certified:
-        result["uncertified_reason"] = "optimum not certified: " + ", ".join(
-            f"{k}={v:.3g}" for k, v in instance.certificate.items()
-            if isinstance(v, float) and k in ("gap", "representation_error", "snap_distance",
-                                               "min_reduced_cost", "complementarity"))
+        result["uncertified_reason"] = uncertified_reason(instance)
     return jsonable(result)
+
+
+def uncertified_reason(instance: uq.Instance) -> str:
+    """Why an instance's optimum is not certified: the certificate numbers that decide."""
+    return "optimum not certified: " + ", ".join(
+        f"{k}={float(v):.3g}" for k, v in instance.certificate.items()
+        if isinstance(v, float) and k in ("gap", "representation_error", "snap_distance",
+                                           "min_reduced_cost", "complementarity"))
+
+
+def uncertified_record(instance: uq.Instance) -> dict[str, Any]:
+    """The record of an instance whose optimum is not certified: its reason and
+    certificate numbers only.  No restarts are run on an uncertified ``Q`` (their verdict
+    would never be counted or drawn as a result)."""
+    return jsonable({"certified": False, "uncertified_reason": uncertified_reason(instance),
+                     "certificate": instance.certificate, "family": instance.family,
+                     "empirical": {"verdict": uq.UNCERTIFIED}, "predictions": {},
+                     "agree": {}})
 
 
 #: fields of a certified cached record (an uncertified one needs only its reason)
@@ -364,7 +379,8 @@ def run_tuning_criteria(cfg: DictConfig, cache: ResultCache | None) -> dict[str,
     if result is None:
         try:
             instance = instance_from_config(cfg, settings, cache)
-            result = analyse_to_record(instance, cfg, settings)
+            result = (analyse_to_record(instance, cfg, settings) if instance.certified
+                      else uncertified_record(instance))
         except (CertificateError, SolverError) as exc:
             result = {"certified": False, "uncertified_reason": str(exc),
                       "empirical": {"verdict": uq.UNCERTIFIED}, "predictions": {},

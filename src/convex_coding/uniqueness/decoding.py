@@ -129,8 +129,19 @@ def solve_linear_decoding(targets: np.ndarray, settings: SolverSettings,
 
     thetas = np.linspace(0.0, 2 * np.pi, 72, endpoint=False)
     best_bound, best_omega = -np.inf, None
+    solved = None  # the last cutting-plane program solved: (directions, p, Ω)
     for _ in range(rounds):
-        p, omega = _direction_program(targets, thetas, settings)
+        try:
+            p, omega = _direction_program(targets, thetas, settings)
+        except SolverError:
+            # a degenerate cutting-plane program (near-duplicate directions) that the
+            # solver cannot finish: keep the best dual found so far and go on to the
+            # final solve on its exact zero-cost directions; the result is certified
+            # (or not) by the same rigorous bounds as any other
+            if solved is None:
+                raise
+            break
+        solved = (thetas, p, omega)
         bound, _ = copositive_dual_bound(omega.T, targets, a, readout_weight)
         if bound > best_bound:
             best_bound, best_omega = bound, omega
@@ -158,7 +169,10 @@ def solve_linear_decoding(targets: np.ndarray, settings: SolverSettings,
         p, omega = _direction_program(targets, final_thetas, settings)
         thetas = final_thetas
     except SolverError:  # keep the cutting-plane solution
-        p, omega = _direction_program(targets, thetas, settings)
+        try:
+            p, omega = _direction_program(targets, thetas, settings)
+        except SolverError:  # the last program the cutting planes did solve
+            thetas, p, omega = solved
     bound, _ = copositive_dual_bound(omega.T, targets, a, readout_weight)
     best_bound = max(best_bound, bound)
     norms = np.linalg.norm(p, axis=1)
