@@ -31,8 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
+from .._lazy import scipy_optimize as optimize
 from ..solvers import SolveReport, SolverSettings, solve_retrying
 from .variables import Variable
 

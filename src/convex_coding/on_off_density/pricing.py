@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
 
+from .._lazy import scipy_optimize as optimize
 from ..solvers import (
     SolverError,
     SolverSettings,
@@ -291,7 +291,7 @@ def solve_dictionary(
     """
     scale = float(np.linalg.norm(x))
     n_atoms = atoms.shape[1]
-    res = linprog(np.ones(2 * n_atoms), A_eq=np.hstack([atoms, -atoms]), b_eq=x / scale,
+    res = optimize.linprog(np.ones(2 * n_atoms), A_eq=np.hstack([atoms, -atoms]), b_eq=x / scale,
                   bounds=(0, None), method="highs-ds",
                   options={"primal_feasibility_tolerance": 1e-10,
                            "dual_feasibility_tolerance": 1e-10})

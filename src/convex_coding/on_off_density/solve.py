@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.optimize import linprog
 
 from .. import menu
 from .._lazy import cvxpy as cp
+from .._lazy import scipy_optimize as optimize
 from ..solvers import (
     SolverError,
     SolverSettings,
@@ -294,7 +294,7 @@ def canonical_code(x: np.ndarray, sol: OnOffSolution, candidates: np.ndarray | N
         if not face.any():
             continue
         cand, sigma = cand[:, face], np.sign(score[face])
-        res = linprog(tuning_spread(x, cand), A_eq=cand * sigma, b_eq=x / scale,
+        res = optimize.linprog(tuning_spread(x, cand), A_eq=cand * sigma, b_eq=x / scale,
                       A_ub=np.ones((1, cand.shape[1])),
                       b_ub=[sol.atomic_norm / scale * (1 + slack)], bounds=(0, None),
                       method="highs", options={"primal_feasibility_tolerance": 1e-10,

@@ -15,9 +15,9 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
 
 from .._lazy import cvxpy as cp
+from .._lazy import scipy_optimize as optimize
 from ..solvers import SolverError, SolverSettings, solve_checked
 from .factorisation import INCONCLUSIVE, NON_UNIQUE, UNIQUE
 from .zero_sets import ZeroSet, _dedupe_rows, restrict_to_range, sample_family
@@ -76,7 +76,7 @@ def decomposition_unique(support: np.ndarray, others: np.ndarray, settings: Solv
     # a simplex LP (HiGHS): exact vertices, no interior-point inaccuracy on the many
     # nearly dependent columns a sampled continuum produces
     cost = np.concatenate([np.zeros(n_s), -np.ones(k - n_s)])
-    res = linprog(cost, A_eq=reduced, b_eq=np.zeros(len(reduced)),
+    res = optimize.linprog(cost, A_eq=reduced, b_eq=np.zeros(len(reduced)),
                   A_ub=np.concatenate([np.zeros(n_s), np.ones(k - n_s)])[None, :], b_ub=[1.0],
                   bounds=[(-1e3, 1e3)] * n_s + [(0.0, None)] * (k - n_s), method="highs")
     if res.status != 0:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment, minimize
 
+from .._lazy import scipy_optimize as optimize
 from .gauss_newton import gauss_newton_refit
 
 UNIQUE = "unique"
@@ -47,7 +47,7 @@ def _lbfgs(q: np.ndarray, z0: np.ndarray, nonnegative: bool, max_iter: int) -> n
         r = z.T @ z - q
         return 0.25 * float(np.einsum("ij,ij->", r, r)), (z @ r).ravel()
 
-    res = minimize(fun, z0.ravel(), jac=True, method="L-BFGS-B",
+    res = optimize.minimize(fun, z0.ravel(), jac=True, method="L-BFGS-B",
                    bounds=[(0.0, None)] * (n * t) if nonnegative else None,
                    options={"maxiter": max_iter, "ftol": 0.0, "gtol": 1e-13, "maxcor": 20})
     z = res.x.reshape(n, t)
@@ -171,7 +171,7 @@ def align(reference: np.ndarray, z: np.ndarray) -> Alignment:
             merged[j] = np.sqrt(np.sum(norms[members] ** 2)) * total / np.linalg.norm(total)
     present = np.flatnonzero(np.linalg.norm(merged, axis=1) > 0)
     mu = merged[present] / np.linalg.norm(merged[present], axis=1, keepdims=True)
-    rows, cols = linear_sum_assignment(1.0 - ru @ mu.T)
+    rows, cols = optimize.linear_sum_assignment(1.0 - ru @ mu.T)
     diff = np.linalg.norm(reference[rows] - merged[present][cols], axis=1)
     unmatched = np.linalg.norm(np.delete(reference, rows, axis=0), axis=1)
     worst = max(float(diff.max(initial=0.0)), float(unmatched.max(initial=0.0)))
