@@ -83,3 +83,23 @@ def test_first_order_lower_bound_is_exact_for_linear_network_closed_form():
     result = solve_first_order(problem, seed=1)
     assert result.certified, result.status
     assert result.upper == pytest.approx(2 * np.linalg.norm(y), rel=1e-6)
+
+
+def test_one_retry_mechanism_with_a_start_tolerance():
+    from convex_coding import solvers
+
+    assert cc.PRECISE is solvers.PRECISE and cc.SolverSettings.precise() == cc.PRECISE
+    full = solvers.relaxed_settings(cc.PRECISE, (1e-9, 1e-8, 1e-7))
+    assert [a.options["tol_gap_abs"] for a in full] == [1e-10, 1e-10, 1e-9, 1e-8, 1e-7]
+    started = solvers.relaxed_settings(cc.PRECISE, (1e-9, 1e-8, 1e-7), start=1e-9)
+    assert [a.options["tol_gap_abs"] for a in started] == [1e-9, 1e-8, 1e-7]
+    assert solvers.relaxed_settings(cc.PRECISE, (), start=1e-3) == full[:2]  # none left
+
+
+def test_method_choice_is_validated():
+    problem = cc.Problem(size=3, objective=[cc.activity_energy()],
+                         constraints=[cc.decodable(np.ones((1, 3)), max_energy=1.0)])
+    with pytest.raises(ValueError, match="method"):
+        problem.solve(method="newton")
+    with pytest.raises(ValueError, match="no constraints"):
+        problem.solve(method="first_order")
