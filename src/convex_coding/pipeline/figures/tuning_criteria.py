@@ -3,6 +3,7 @@ its summary block."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,11 @@ def _family(r: Record) -> str:
 
 
 def summarise(records: Sequence[Record]) -> dict[str, Any]:
-    """Counts per verdict, agreement of each criterion with the empirical test."""
+    """Counts per verdict, agreement of each criterion with the empirical test.
+
+    Lists of instances come in the canonical order of their params, so the summary does
+    not depend on how the workflow packed the instances into jobs."""
+    records = sorted(records, key=lambda r: json.dumps(r["params"], sort_keys=True))
     verdicts = [r["verdict"] for r in records]
     agreement = {}
     for crit in CRITERIA:
