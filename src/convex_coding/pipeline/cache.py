@@ -22,13 +22,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_write_text
 from .errors import CertificateError, UncertifiedError
 
 FORMAT = 1
@@ -36,13 +36,6 @@ FORMAT = 1
 UNCERTIFIED = "uncertified"
 
 log = logging.getLogger("convex_coding.cache")
-
-
-def _file_mode() -> int:
-    """Permissions of a new file under this process's umask (``mkstemp`` uses 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def jsonable(obj: Any) -> Any:
@@ -103,23 +96,6 @@ def canonical_json(obj: Any) -> str:
 def content_key(description: dict[str, Any]) -> str:
     """The cache key of a problem description (arrays already replaced by digests)."""
     return hashlib.sha256(canonical_json(description).encode()).hexdigest()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file in the same folder + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, _file_mode())  # follow the umask: group-shared caches work
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ResultCache:

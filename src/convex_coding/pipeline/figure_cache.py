@@ -20,13 +20,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from .atomic import atomic_write_bytes
 
 FORMAT = 1
 #: distributions whose version changes how a figure is drawn
@@ -78,23 +78,6 @@ def figure_key(experiment: str, inputs: Mapping[str, str | Sequence[str]],
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _write_atomic(dest: Path, data: bytes) -> None:
-    """``data`` to ``dest`` through a temporary file in the same folder and a rename
-    (permissions follow the umask, so a group-shared cache works)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class FigureCache:
     """``<root>/figures``: rendered outputs by :func:`figure_key`."""
 
@@ -122,7 +105,7 @@ class FigureCache:
             shutil.rmtree(entry, ignore_errors=True)
             return False
         for name, dest in outputs.items():
-            _write_atomic(Path(dest), (entry / name).read_bytes())
+            atomic_write_bytes(Path(dest), (entry / name).read_bytes())
         return True
 
     def store(self, key: str, outputs: Mapping[str, str | Path]) -> None:
@@ -131,7 +114,7 @@ class FigureCache:
         files = {}
         for name, src in outputs.items():
             data = Path(src).read_bytes()
-            _write_atomic(entry / name, data)
+            atomic_write_bytes(entry / name, data)
             files[name] = hashlib.sha256(data).hexdigest()
         manifest = {"format": FORMAT, "key": key, "files": files}
-        _write_atomic(entry / "manifest.json", json.dumps(manifest, sort_keys=True).encode())
+        atomic_write_bytes(entry / "manifest.json", json.dumps(manifest, sort_keys=True).encode())
