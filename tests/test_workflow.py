@@ -203,7 +203,7 @@ def test_killed_workflow_resumes_to_the_identical_summary(quick_run: Path,
         cache_dir = work / "results/cache"
         cache = ResultCache(cache_dir)
         for path in cache_dir.rglob("*.json"):  # no partial file is ever left behind
-            if re.fullmatch(r"[0-9a-f]{64}", path.stem) and path.parent.parent == cache_dir:
+            if path == cache.path(path.stem):
                 assert cache.get(path.stem) is not None  # a result entry, whole and valid
             else:  # the config-check memo, composed-config memos, figure manifests
                 json.loads(path.read_text(encoding="utf-8"))
