@@ -155,40 +155,66 @@ class Rigidity:
     """First-order rigidity of ``Z`` under rotations ``(I + εK)Z``, ``K`` skew."""
 
     rigid: bool
-    lp_value: float  # max Σ (KZ)_it over zeros with (KZ)_it ≥ 0, |K_ij| ≤ 1 (Z scaled)
+    # max Σ (KZ)_it over zeros with (KZ)_it ≥ 0, |K_ij| ≤ 1 (Z scaled); None when the
+    # lineality already decides (the LP is then not solved)
+    lp_value: float | None
     lineality: int  # dimension of {K : (KZ)_it = 0 on every zero}
+
+
+def rotation_constraints(z: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """``A`` with ``A k = ((KZ)_it)`` over the zeros of ``Z`` (``zero_pattern``, rows in
+    ``np.nonzero`` order) for ``K = Σ_{i<j} k_ij(e_ie_jᵀ − e_je_iᵀ)`` (columns in
+    ``np.triu_indices(N, 1)`` order), ``Z`` scaled to ``max |Z| = 1``.
+
+    ``(KZ)_it = Σ_l K_il Z_lt``: the zero ``(i, t)`` meets pair ``(i, l)``, ``i < l``, with
+    ``+Z_lt`` and pair ``(l, i)``, ``l < i``, with ``−Z_lt``; ``N − 1`` nonzeros per row.
+    """
+    n = z.shape[0]
+    zs = z / max(float(np.abs(z).max()), 1e-300)
+    zi, zt = np.nonzero(zero_pattern(z, tol))
+    column = np.zeros((n, n), dtype=np.intp)
+    pi, pj = np.triu_indices(n, 1)
+    column[pi, pj] = np.arange(pi.size)
+    column[pj, pi] = np.arange(pi.size)
+    a = np.zeros((zi.size, pi.size))
+    rows = np.repeat(np.arange(zi.size), n)
+    partner = np.tile(np.arange(n), zi.size)
+    mine = np.repeat(zi, n)
+    other = partner != mine
+    rows, partner, mine = rows[other], partner[other], mine[other]
+    sign = np.where(mine < partner, 1.0, -1.0)
+    a[rows, column[mine, partner]] = sign * zs[partner, np.repeat(zt, n)[other]]
+    return a
 
 
 def rigidity_lp(z: np.ndarray, settings: SolverSettings, tol: float = 1e-9,
                 value_tol: float = 1e-7) -> Rigidity:
-    """Only ``K = 0`` keeps ``(KZ)_it ≥ 0`` on the zeros of ``Z``?  One LP plus a rank.
+    """Only ``K = 0`` keeps ``(KZ)_it ≥ 0`` on the zeros of ``Z``?  A rank, then one LP.
 
-    ``A k`` lists ``(KZ)_it`` over the zero pattern for ``K = Σ_{i<j} k_ij(e_ie_jᵀ −
-    e_je_iᵀ)``.  Nonzero survivors exist iff ``max 1ᵀAk s.t. Ak ≥ 0, |k| ≤ 1`` is
-    positive (a direction that strictly helps some zero) or ``A`` has a null space
-    (a direction that keeps every zero at zero); by Stiemke's lemma the first fails
-    iff some ``y > 0`` has ``Aᵀy = 0``.
+    ``A`` (:func:`rotation_constraints`) lists ``(KZ)_it`` over the zero pattern.  Nonzero
+    survivors exist iff ``A`` has a null space (a direction that keeps every zero at zero:
+    the *lineality*, ``N(N−1)/2 − rank A``) or ``max 1ᵀAk s.t. Ak ≥ 0, |k| ≤ 1`` is
+    positive (a direction that strictly helps some zero); by Stiemke's lemma the second
+    fails iff some ``y > 0`` has ``Aᵀy = 0``.  A positive lineality decides (not rigid)
+    without the LP — always so when there are fewer zeros than pairs — so the LP is solved
+    only when ``A`` has full column rank.
     """
     n = z.shape[0]
-    pairs = list(itertools.combinations(range(n), 2))
-    if not pairs:
+    n_pairs = n * (n - 1) // 2
+    if n_pairs == 0:
         return Rigidity(rigid=True, lp_value=0.0, lineality=0)
-    zs = z / max(float(np.abs(z).max()), 1e-300)
-    zi, zt = np.nonzero(zero_pattern(z, tol))
-    a = np.zeros((len(zi), len(pairs)))
-    for col, (i, j) in enumerate(pairs):
-        # (KZ)_{i,t} = Σ_l K_il z_lt with K_ij = 1, K_ji = −1
-        a[:, col] = np.where(zi == i, zs[j, zt], 0.0) - np.where(zi == j, zs[i, zt], 0.0)
-    if len(zi) == 0:
-        return Rigidity(rigid=False, lp_value=float("inf"), lineality=len(pairs))
+    a = rotation_constraints(z, tol)
+    if a.shape[0] == 0:
+        return Rigidity(rigid=False, lp_value=float("inf"), lineality=n_pairs)
     sv = np.linalg.svd(a, compute_uv=False)
     rank = int(np.sum(sv > 1e-10 * max(sv.max(initial=0.0), 1e-300)))
-    k = cp.Variable(len(pairs))
+    lineality = n_pairs - rank
+    if lineality > 0:
+        return Rigidity(rigid=False, lp_value=None, lineality=lineality)
+    k = cp.Variable(n_pairs)
     problem = cp.Problem(cp.Maximize(cp.sum(a @ k)), [a @ k >= 0, cp.abs(k) <= 1])
-    value = solve_checked(problem, settings).value
-    lineality = len(pairs) - rank
-    return Rigidity(rigid=bool(value <= value_tol and lineality == 0), lp_value=float(value),
-                    lineality=lineality)
+    value = float(solve_checked(problem, settings).value)
+    return Rigidity(rigid=bool(value <= value_tol), lp_value=value, lineality=0)
 
 
 def sufficiently_scattered(z: np.ndarray, max_neurons: int = 4, tol: float = 1e-9) -> str:
