@@ -335,3 +335,24 @@ def test_an_uncertified_instance_keeps_its_reason_and_runs_no_restarts() -> None
                                          "representation_error=1.25e-09, snap_distance=0.364")
     assert rec["empirical"] == {"verdict": uq.UNCERTIFIED} and rec["certified"] is False
     verify_record(rec)
+
+
+def test_one_converged_restart_against_the_certified_factorisation() -> None:
+    """The certified tunings count as one exact factorisation: a single converged restart
+    that differs from them shows non-uniqueness; one that matches is too few for unique."""
+    rng = np.random.default_rng(2)
+    z = rng.uniform(1.0, 2.0, (2, 6))  # no zeros: small rotations keep OZ ≥ 0
+    q = z.T @ z
+    emp = uq.empirical_test(q, restarts=1, rng=np.random.default_rng(0), certified=z)
+    assert emp.n_converged == 1 and emp.best_residual <= 1e-7
+    assert emp.max_discrepancy > 1e-2
+    assert emp.verdict == uq.NON_UNIQUE
+    # without the certified factorisation one restart decides nothing
+    alone = uq.empirical_test(q, restarts=1, rng=np.random.default_rng(0))
+    assert alone.verdict == uq.INCONCLUSIVE
+    # a separable Z (unique): one converged restart matches it, which is not enough
+    sep = np.hstack([np.eye(3), rng.uniform(0.0, 1.0, (3, 5))])
+    one = uq.empirical_test(sep.T @ sep, restarts=1, rng=np.random.default_rng(0),
+                            certified=sep)
+    assert one.n_converged == 1 and one.max_discrepancy < 1e-6
+    assert one.verdict == uq.INCONCLUSIVE

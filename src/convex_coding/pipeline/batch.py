@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,15 +45,19 @@ def run_batch(
     with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
         composer = BatchComposer(conf_dir, memo_dir=Path(cache_dir) / "composed")
         for name, ov in items:
+            started = time.perf_counter()
             try:
                 cfg = composer([*ov, f"cache_dir={cache_dir}"])
                 record = run_config(cfg, cache)
             except Exception as exc:
                 raise _instance_error(name, ov, exc) from exc
-            hits += record.pop("cache_hit")
+            record_hit = bool(record.pop("cache_hit"))
+            hits += record_hit
             record.pop("config")  # the overrides below say the same, without run paths
             record["overrides"] = list(ov)
-            log.info("%s %s agree=%s", name, record["params"], record["agree"])
+            # the job log only (records carry no timings: they are reproducible)
+            log.info("%s %s agree=%s (%.1f s%s)", name, record["params"], record["agree"],
+                     time.perf_counter() - started, ", cached" if record_hit else "")
             out[name] = record
     log.info("%d instances: %d from cache, %d solved", len(items), hits, len(items) - hits)
     return out if named else [out[i] for i in range(len(items))]

@@ -206,7 +206,10 @@ def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
     without a doubling search).  While fewer than half the restarts converge, up to
     ``doublings`` more rounds with twice as many neurons are pooled in.
 
-    A restart has converged when its residual is ``≤ converged_tol``.  When even the best
+    A restart has converged when its residual is ``≤ converged_tol``.  *Non-unique* needs
+    two exact factorisations that differ by more than ``discrepancy_tol``: two converged
+    restarts, or, when ``certified`` is given, one converged restart and the certified
+    factorisation; *unique* needs at least two converged restarts, all matching.  When even the best
     residual exceeds ``cp_tol`` the matrix is *not certified completely positive*: the
     verdict is ``uncertified`` and it is never counted as unique or non-unique.
 
@@ -226,7 +229,9 @@ def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
     def decided() -> bool:
         good = sorted((f for f in runs if f.residual <= converged_tol),
                       key=lambda f: f.residual)
-        if not stop_when_decided or len(good) < 2:
+        # a certified factorisation is itself one exact factorisation: one converged
+        # restart that differs from it already shows two
+        if not stop_when_decided or len(good) < (1 if certified is not None else 2):
             return False
         ref = reference_of(good[0])
         return any(align(ref, f.z).discrepancy > discrepancy_tol for f in good)
@@ -263,10 +268,14 @@ def empirical_test(q: np.ndarray, restarts: int, rng: np.random.Generator,
         aligned.append(al.merged)
     if best.residual > cp_tol:
         verdict = UNCERTIFIED
-    elif len(good) < 2 or best.residual > converged_tol:
-        verdict = INCONCLUSIVE  # completely positive, but too few restarts converged
+    elif best.residual > converged_tol:
+        verdict = INCONCLUSIVE  # completely positive, but no restart converged
+    elif worst > discrepancy_tol and (len(good) >= 2 or certified is not None):
+        verdict = NON_UNIQUE  # two exact factorisations differ (the certified one counts)
+    elif len(good) < 2:
+        verdict = INCONCLUSIVE  # one converged restart, and it matches: too few to say
     else:
-        verdict = UNIQUE if worst <= discrepancy_tol else NON_UNIQUE
+        verdict = UNIQUE
     return EmpiricalTest(verdict=verdict, best_residual=best.residual, max_discrepancy=worst,
                          n_restarts=len(runs), n_converged=len(good),
                          n_neurons=[len(f.z) for f in good], reference=reference,

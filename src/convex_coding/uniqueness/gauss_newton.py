@@ -252,7 +252,8 @@ class GaussNewtonSystem:
 
 def gauss_newton_refit(q: np.ndarray, z: np.ndarray, nonnegative: bool = True,
                        max_iter: int = 80, active_tol: float = 1e-6,
-                       form: str | None = None) -> np.ndarray:
+                       form: str | None = None, stall_window: int = 10,
+                       stall_ratio: float = 0.95) -> np.ndarray:
     """Projected Levenberg–Marquardt on ``ZᵀZ = Q`` (quadratic convergence at zero residual).
 
     Each iteration solves ``(J_FᵀJ_F + μ·s·I) x = −J_Fᵀ r`` with ``s = tr(J_FᵀJ_F)/|F|``
@@ -261,15 +262,29 @@ def gauss_newton_refit(q: np.ndarray, z: np.ndarray, nonnegative: bool = True,
     below ``active_tol·max Z`` whose gradient ``Jᵀr = 2ZR`` pushes them down; a step that
     would make an entry negative is projected, and the damping ``μ`` grows ×10 until the
     residual decreases (÷10 after a success, floor ``1e-15``).  Stops at
-    ``‖r‖_F ≤ 1e-15‖Q‖_F``, after ``max_iter`` iterations, or when no damping ``< 1e8``
-    decreases the residual.
+    ``‖r‖_F ≤ 1e-15‖Q‖_F``, after ``max_iter`` iterations, when no damping ``< 1e8``
+    decreases the residual, or when it *stalls*: ``‖r‖²`` fell by less than a factor
+    ``stall_ratio`` over the last ``stall_window`` iterations.
+
+    The stall rule is for optima on the boundary of the completely positive cone: there
+    the residual is flat to first order along directions that nonnegativity stops only
+    at second order, and the iteration creeps (``‖r‖²`` shrinking by ≤ 0.5 % per step);
+    at that rate the rest of an 80-step budget lowers ``‖r‖`` by at most
+    ``0.95^{7/2} ≈ 0.84``, not by the order of magnitude that separates a converged
+    restart (``≤ 1e-7``) from one stuck at ``1e-6``.  Measured on four of the paper's
+    slowest instances: same verdicts, converged counts and best residuals, and about a
+    quarter less factorisation time (``docs/theory.md``).
     """
     qn = max(np.linalg.norm(q), 1e-300)
     damping = 1e-6
+    history: list[float] = []
     for _ in range(max_iter):
         r = z.T @ z - q
         f0 = float(np.einsum("ij,ij->", r, r))
         if np.sqrt(f0) <= 1e-15 * qn:
+            break
+        history.append(f0)
+        if len(history) > stall_window and f0 > stall_ratio * history[-1 - stall_window]:
             break
         if nonnegative:
             g = z @ r
