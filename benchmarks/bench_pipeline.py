@@ -92,7 +92,8 @@ def solve_counts(work: Path, scale: str) -> tuple[int, int]:
     return hits, solved
 
 
-def measure(scale: str, cores: int, tmp: Path, log=print) -> list[dict[str, Any]]:
+def measure(scale: str, cores: int, tmp: Path, log=print,
+            keep_summary: Path | None = None) -> list[dict[str, Any]]:
     work = copy_workflow(tmp / f"{scale}-c{cores}")
     src = tmp / "frozen" / "src"
     if not src.exists():  # one frozen copy of the package (and the conf/ it finds)
@@ -105,6 +106,10 @@ def measure(scale: str, cores: int, tmp: Path, log=print) -> list[dict[str, Any]
             shutil.rmtree(work / "results" / scale)
             shutil.rmtree(work / ".snakemake", ignore_errors=True)
         seconds = snakemake(work, scale, cores, src=src)
+        if cache == "cold" and keep_summary is not None:  # e.g. to update the reference
+            keep_summary.mkdir(parents=True, exist_ok=True)
+            shutil.copy(work / "results" / scale / "summary.json",
+                        keep_summary / f"{scale}-c{cores}-summary.json")
         hits, solved = solve_counts(work, scale)
         row = {"scale": scale, "cores": cores, "cache": cache, "seconds": seconds,
                "instances_from_cache": hits, "instances_solved": solved,
@@ -168,11 +173,12 @@ def parse_runs(spec: str) -> list[tuple[str, int]]:
     return runs
 
 
-def run(runs: list[tuple[str, int]], log=print) -> dict[str, Any]:
+def run(runs: list[tuple[str, int]], log=print,
+        keep_summary: Path | None = None) -> dict[str, Any]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="cc-bench-pipeline-") as tmp:
         for scale, n in runs:
-            rows.extend(measure(scale, n, Path(tmp), log))
+            rows.extend(measure(scale, n, Path(tmp), log, keep_summary))
     return {"machine": machine(), "runs": rows, "extrapolated": extrapolate_cores(rows, 8)}
 
 
@@ -184,10 +190,13 @@ def main(argv: list[str] | None = None) -> None:
                     help="scale:cores pairs, each measured cold and warm (paper on one "
                          "core takes about twice the 2-core time; add paper:1 to measure)")
     ap.add_argument("--root", type=Path, default=None)
+    ap.add_argument("--keep-summary", type=Path, default=None, metavar="DIR",
+                    help="copy each cold run's summary.json to DIR/<scale>-c<cores>-summary.json")
     ap.add_argument("--replace", action="store_true",
                     help="drop runs of earlier invocations instead of merging with them")
     args = ap.parse_args(argv)
-    out = run(parse_runs(args.runs), log=lambda m: print(m, flush=True))
+    out = run(parse_runs(args.runs), log=lambda m: print(m, flush=True),
+              keep_summary=args.keep_summary)
     kw = {} if args.root is None else {"root": args.root}
     if not args.replace:
         previous = load_results(results_path(args.scale, **kw)).get("pipeline", {})

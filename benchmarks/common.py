@@ -231,8 +231,8 @@ def _plot_pipeline(ax: Any, pipeline: dict[str, Any] | None, colors: dict) -> No
     from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
     ax.set_yscale("log")
-    ax.set_ylim(10, max(r["seconds"] for r in runs) * 4)
-    ax.yaxis.set_major_locator(FixedLocator([10, 30, 100, 300, 1000, 3000]))
+    ax.set_ylim(3, max(r["seconds"] for r in runs) * 4)
+    ax.yaxis.set_major_locator(FixedLocator([3, 10, 30, 100, 300, 1000, 3000]))
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:g}")
     ax.yaxis.set_minor_locator(NullLocator())
     ax.yaxis.set_minor_formatter(NullFormatter())

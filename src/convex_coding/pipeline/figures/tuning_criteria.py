@@ -151,10 +151,12 @@ def _panel_c(ax: plt.Axes, records: Sequence[Record]) -> None:
         strip.spines[side].set_visible(False)
     handles = [Line2D([], [], marker="o" if v != UNCERTIFIED else "x", ls="",
                       color=VERDICT_COLORS[v], label=v) for v in VERDICTS]
+    handles.append(Line2D([], [], marker="v", ls="", color=COLORS["neutral"],
+                          label="< 1e-6, on the axis"))
     leg1 = ax.legend(handles=handles, loc="center right", fontsize=7, frameon=False,
                      title="observed verdict", title_fontsize=7, bbox_to_anchor=(1.0, 0.45))
     ax.add_artist(leg1)
-    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.legend(loc="upper right", fontsize=7, frameon=False)
 
 
 def _panel_d(ax: plt.Axes, records: Sequence[Record]) -> None:
