@@ -22,7 +22,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import OverrideType, ValueType
 from omegaconf import DictConfig, OmegaConf
 
-from .cache import ResultCache, atomic_write_text
+from .cache import ResultCache, atomic_write_text, tree_digest
 from .errors import InstanceError
 from .runs import CONF_DIR, run_config
 
@@ -158,12 +158,8 @@ def _conf_digest(conf_dir: Path) -> str:
     """SHA-256 of every file under ``conf_dir`` and of the composing libraries' versions."""
     from importlib.metadata import version
 
-    h = hashlib.sha256(f"hydra-core {version('hydra-core')} omegaconf "
-                       f"{version('omegaconf')}".encode())
-    for path in sorted(p for p in conf_dir.rglob("*") if p.is_file()):
-        h.update(path.relative_to(conf_dir).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return tree_digest(conf_dir, seed=f"hydra-core {version('hydra-core')} omegaconf "
+                                      f"{version('omegaconf')}")
 
 
 def write_json(path: str | Path, obj: Any) -> None:

@@ -68,6 +68,21 @@ _NOT_IN_CODE_DIGEST = ("pipeline/figures/", "cli.py", "__main__.py",
                        "pipeline/help.py", "pipeline/report.py", "pipeline/regression.py")
 
 
+def tree_digest(root: Path, pattern: str = "*", seed: str = "",
+                skip: tuple[str, ...] = ()) -> str:
+    """SHA-256 of ``seed`` and of every file under ``root`` matching ``pattern`` (its
+    POSIX path relative to ``root``, then its bytes; sorted), except paths starting with
+    one of ``skip``."""
+    h = hashlib.sha256(seed.encode())
+    for path in sorted(p for p in Path(root).rglob(pattern) if p.is_file()):
+        name = path.relative_to(root).as_posix()
+        if name.startswith(skip):
+            continue
+        h.update(name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 @functools.cache
 def code_digest(package_dir: Path | None = None) -> str:
     """SHA-256 of every module that builds, solves, certifies or checks a cached payload.
@@ -79,14 +94,7 @@ def code_digest(package_dir: Path | None = None) -> str:
     the package version is unchanged.
     """
     root = package_dir or Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        name = path.relative_to(root).as_posix()
-        if name.startswith(_NOT_IN_CODE_DIGEST):
-            continue
-        h.update(name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return tree_digest(root, "*.py", skip=_NOT_IN_CODE_DIGEST)
 
 
 def canonical_json(obj: Any) -> str:

@@ -116,15 +116,9 @@ def _semantic_error(cfg: Mapping[str, Any], conf_dir: Path) -> str | None:
 
 def _memo_digest(conf_dir: Path) -> str:
     """What a config check depends on: every Hydra file and the package's code."""
-    import hashlib
+    from .cache import code_digest, tree_digest
 
-    from .cache import code_digest
-
-    h = hashlib.sha256(code_digest().encode())
-    for path in sorted(conf_dir.rglob("*.yaml")):
-        h.update(str(path.relative_to(conf_dir)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return tree_digest(conf_dir, seed=code_digest())
 
 
 def check_instances(runs: Iterable[tuple[str, Sequence[str]]],
