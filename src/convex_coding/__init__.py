@@ -37,7 +37,7 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+source"
 
 _LAZY = {
-    "Problem": "problem", "Result": "problem", "PRECISE": "problem",
+    "Problem": "problem", "Result": "result", "PRECISE": "problem",
     "Term": "problem_terms", "Constraint": "problem_terms",
     "activity_energy": "problem_terms", "readout_energy": "problem_terms",
     "lifetime_density": "problem_terms", "weight_energy": "problem_terms",

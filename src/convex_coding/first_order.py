@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .pricing import PricingResult, price_nonnegative
+from .result import Result, certify
 
 if TYPE_CHECKING:
-    from .problem import Problem, Result
+    from .problem import Problem
 
 __all__ = ["dual_split", "factor_objective", "lower_bound", "solve_first_order",
            "trace_bound"]
@@ -167,12 +168,11 @@ def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: flo
                       value_tol: float = 1e-6, max_rounds: int = 6, max_iter: int = 3000,
                       atoms_per_round: int = 8, time_limit: float = 60.0,
                       seed: int = 0) -> Result:
-    """The first-order route (module doc) as one :class:`~convex_coding.problem.Result`.
+    """The first-order route (module doc) as one :class:`~convex_coding.result.Result`.
 
     ``rank`` rows of ``Z`` (default ``T``: a readout needs ``Z`` of full column rank to
     stay finite under every perturbation); ``time_limit`` CPU seconds in all, half for
     the descents, the rest for the dual split."""
-    from .problem import _certify
 
     t = problem.size
     clock = time.process_time()
@@ -201,7 +201,7 @@ def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: flo
     lower, lam, tau = lower_bound(problem, q, tol=0.25 * gap_tol * abs(upper),
                                   time_limit=max(time_limit - (time.process_time() - clock),
                                                  1.0))
-    result = _certify(problem, q, z, lower, upper, pricing, None, rounds, gap_tol=gap_tol,
+    result = certify(problem, q, z, lower, upper, pricing, None, rounds, gap_tol=gap_tol,
                       value_tol=value_tol)
     checks = {**result.checks, "dual_min_eigenvalue": lam, "trace_bound": tau}
     # λ ≥ −ε proves G + εI copositive: no tuning prices below −ε

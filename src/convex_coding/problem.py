@@ -22,13 +22,14 @@ compute one bound only and are therefore never certified.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
 from .pricing import PricingResult, price_affine, price_nonnegative
 from .problem_terms import Constraint, Term
+from .result import Result, certify, failed, psd_result
 from .solvers import PRECISE, SolverError, SolverSettings
 
 __all__ = ["PRECISE", "Problem", "Result"]
@@ -44,38 +45,6 @@ Method = Literal["auto", "conic", "first_order"]
 
 #: ``method="auto"`` takes the first-order route from this ``T`` on (no range constraint)
 FIRST_ORDER_FROM = 25
-
-
-@dataclass(frozen=True)
-class Result:
-    """One answer with its certificate.
-
-    ``Q`` is the attained similarity (the dictionary's ``Q_in``; ``psd``: the PSD
-    optimum), ``Z`` its factor (neurons × T; nonnegative except for ``psd``),
-    ``lower``/``upper`` the DNN and dictionary values (NaN when not computed), ``gap``
-    their relative difference, ``min_reduced_cost`` the most negative ``yᵀGy`` pricing
-    found at the final ``Q`` (unit ``y``; a heuristic search, see
-    :mod:`convex_coding.pricing`), ``residual`` ``‖ZᵀZ − Q‖/‖Q‖``, ``value_error`` the
-    relative difference between the NumPy objective at ``Q`` and the solver's value.
-    """
-
-    status: str
-    Q: np.ndarray
-    Z: np.ndarray
-    lower: float
-    upper: float
-    gap: float
-    min_reduced_cost: float
-    residual: float
-    value_error: float
-    outer_Q: np.ndarray | None = None
-    rounds: int = 0
-    pricing_exact: bool = False
-    checks: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def certified(self) -> bool:
-        return self.status == "certified"
 
 
 @dataclass(frozen=True)
@@ -228,10 +197,10 @@ class Problem:
             try:
                 lower, _, _ = self._solve(sim, settings, dnn=nonnegativity != "psd")
             except SolverError as exc:
-                return _failed(f"outer solve failed: {exc}", self.size)
+                return failed(f"outer solve failed: {exc}", self.size)
             outer_q = sim.value()
         if nonnegativity == "psd":
-            return _psd_result(self, outer_q, lower)
+            return psd_result(self, outer_q, lower)
         if nonnegativity == "dnn":
             return Result("uncertified: outer bound only", outer_q, np.zeros((0, self.size)),
                           lower, nan, nan, nan, nan, nan, outer_Q=outer_q)
@@ -253,7 +222,7 @@ class Problem:
                 upper_k, nus, duals = self._solve(sim, settings, dnn=False)
             except SolverError as exc:
                 if rounds == 1:
-                    return _failed(f"inner solve failed: {exc}", self.size, lower=lower)
+                    return failed(f"inner solve failed: {exc}", self.size, lower=lower)
                 note = f"; round {rounds} inner solve failed, kept round {rounds - 1}: {exc}"
                 rounds -= 1
                 break
@@ -274,7 +243,7 @@ class Problem:
             dictionary = np.hstack([polished.T, dictionary[:, used], new])
             dictionary = _distinct(dictionary)
         z = np.sqrt(c[c > 0])[:, None] * atoms[:, c > 0].T
-        result = _certify(self, q_in, z, lower, upper, pricing, outer_q, rounds,
+        result = certify(self, q_in, z, lower, upper, pricing, outer_q, rounds,
                           gap_tol=gap_tol, value_tol=value_tol)
         return replace(result, status=result.status + note) if note else result
 
@@ -302,47 +271,3 @@ def _distinct(atoms: np.ndarray, cos_tol: float = 1e-9) -> np.ndarray:
     a = a / np.linalg.norm(a, axis=0)
     close = np.triu(a.T @ a > 1.0 - cos_tol, k=1)
     return a[:, ~close.any(axis=0)]
-
-
-def _failed(reason: str, size: int, lower: float = float("nan")) -> Result:
-    nan = float("nan")
-    return Result(reason, np.full((size, size), nan), np.zeros((0, size)), lower, nan, nan,
-                  nan, nan, nan)
-
-
-def _psd_result(problem: Problem, q: np.ndarray, value: float) -> Result:
-    w, v = np.linalg.eigh(q)
-    z = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T  # Q^{1/2}: one of many factors
-    residual = float(np.linalg.norm(z.T @ z - q) / max(np.linalg.norm(q), 1e-300))
-    err = abs(problem.value(q) - value) / max(abs(value), 1e-300)
-    status = "certified"
-    if err > 1e-6:
-        status = f"uncertified: objective at Q differs from the solver's by {err:.2e}"
-    elif residual > 1e-9:
-        status = f"uncertified: factorisation residual {residual:.2e} > 1e-9"
-    return Result(status, q, z, value, value, 0.0, float("nan"), residual, err, outer_Q=q,
-                  checks={"value_error": err, "residual": residual})
-
-
-def _certify(problem: Problem, q: np.ndarray, z: np.ndarray, lower: float, upper: float,
-             pricing: PricingResult, outer_q: np.ndarray | None, rounds: int, *,
-             gap_tol: float, value_tol: float) -> Result:
-    residual = float(np.linalg.norm(z.T @ z - q) / max(np.linalg.norm(q), 1e-300))
-    err = abs(problem.value(q) - upper) / max(abs(upper), 1e-300)
-    gap = (upper - lower) / max(abs(upper), 1e-300) if np.isfinite(lower) else float("nan")
-    checks = {"gap": gap, "residual": residual, "value_error": err,
-              "min_reduced_cost": pricing.minimum, "negative_entries": float(-min(z.min(
-                  initial=0.0), 0.0))}
-    if not np.isfinite(lower):
-        status = "uncertified: inner bound only (no DNN bound computed)"
-    elif not gap <= gap_tol:
-        status = (f"uncertified: gap {gap:.2e} > {gap_tol:.0e} (pricing's most negative "
-                  f"reduced cost {pricing.minimum:.2e}; the DNN bound may be loose)")
-    elif residual > 1e-9:
-        status = f"uncertified: factorisation residual {residual:.2e} > 1e-9"
-    elif not err <= value_tol:
-        status = f"uncertified: objective at Z differs from the solver's by {err:.2e}"
-    else:
-        status = "certified"
-    return Result(status, q, z, lower, upper, gap, pricing.minimum, residual, err,
-                  outer_Q=outer_q, rounds=rounds, pricing_exact=pricing.exact, checks=checks)
