@@ -252,8 +252,9 @@ def analyse_to_record(instance: uq.Instance, cfg: DictConfig,
         "tunings": instance.tunings,
         "instance_params": instance.params,
     }
-    if exp.keep_restarts:
+    if exp.keep_restarts:  # the figure's showcase: restarts drawn over the stimulus
         result["restarts"] = [np.asarray(z) for z in emp.aligned]
+        result["stimuli"] = instance.stimuli
     if not instance.certified:
         result["uncertified_reason"] = uncertified_reason(instance)
     return jsonable(result)

@@ -47,6 +47,8 @@ class Instance:
     #: another certified optimum with a different Q exists (the optimum is a face): the
     #: tunings are not determined by the problem, whatever the factorisation of this Q*
     alternative_optimum: bool = False
+    #: the stimulus values the tunings are indexed by (``d × T``; None if not recorded)
+    stimuli: np.ndarray | None = None
 
 
 def theorem1_instance(problem: AutoencoderProblem, directions: np.ndarray,
@@ -57,7 +59,7 @@ def theorem1_instance(problem: AutoencoderProblem, directions: np.ndarray,
     lam = lambda_matrix(problem, population_matrix(directions, weights))
     zero = theorem1_zero_set(problem, lam, tol=zero_tol)
     return Instance(name=name, family="theorem1", q=tunings.T @ tunings, tunings=tunings,
-                    zero_set=zero)
+                    zero_set=zero, stimuli=np.asarray(problem.sources, dtype=float))
 
 
 def theorem1_psd_instance(problem: AutoencoderProblem, settings: SolverSettings,
@@ -124,7 +126,7 @@ def offset_instance(grid_points: int, offset: float, settings: SolverSettings,
     (:func:`snap_to_zero_set`, moved by at most ``snap_tol``), so that the exact
     linear-algebra tests see the exact optimum and not the solver's ~1e-5 noise.
     """
-    _, targets = offset_decoding_data(grid_points, offset, aspect)
+    sources, targets = offset_decoding_data(grid_points, offset, aspect)
     sol = solve_linear_decoding(targets, settings, readout_weight, rng, zero_tol=zero_tol)
     if sol.polished:  # already an exact KKT point: every tuning is an exact zero atom
         tunings, snap = sol.tunings, 0.0
@@ -143,7 +145,7 @@ def offset_instance(grid_points: int, offset: float, settings: SolverSettings,
     }
     return Instance(name=name, family="offset", q=q, tunings=tunings, zero_set=zero,
                     certified=bool(certified), certificate=certificate,
-                    params={"offset": offset, "grid_points": grid_points})
+                    params={"offset": offset, "grid_points": grid_points}, stimuli=sources)
 
 
 def offset_psd_instance(grid_points: int, offset: float, settings: SolverSettings,
@@ -235,4 +237,5 @@ def on_off_instance(n_samples: int, rho: float, settings: SolverSettings,
     return Instance(name=name, family="on_off", q=tunings.T @ tunings, tunings=tunings,
                     zero_set=ZeroSet(atoms=zero_atoms), certified=certified,
                     certificate=certificate, alternative_optimum=other > 1e-6,
-                    params={"rho": rho, "n_samples": n_samples, "stimulus": stimulus})
+                    params={"rho": rho, "n_samples": n_samples, "stimulus": stimulus},
+                    stimuli=np.asarray(x, dtype=float).reshape(1, -1))

@@ -82,25 +82,63 @@ def summarise(records: Sequence[Record]) -> dict[str, Any]:
     }
 
 
-def _overlay(ax: plt.Axes, record: Record, title: str) -> None:
-    """Tunings of every converged restart (thin) over the certified tunings (dashed)."""
-    ref = np.asarray(record["tunings"])
-    restarts = [np.asarray(z) for z in record.get("restarts", [])]
-    best = restarts[0] if restarts else ref
-    order = np.argsort(-np.linalg.norm(best, axis=1))
-    cmap = plt.get_cmap("tab10")
-    t = np.arange(best.shape[1])
-    for k, i in enumerate(order):
-        color = cmap(k % 10)
-        for z in restarts:
-            ax.plot(t, z[i], color=color, lw=0.8, alpha=0.35)
-    ax.set_xlim(0, best.shape[1] - 1)
-    ax.set_xlabel("stimulus index t (grid, row by row)")
-    ax.set_ylabel("firing rate $z_{it}$")
+def _most_different(record: Record) -> tuple[np.ndarray, float]:
+    """The converged restart (aligned to the certified tunings) farthest from them, and
+    its discrepancy ``max_i ‖z_i − z*_i‖ / √(Σ‖z*‖²)``."""
+    ref = np.asarray(record["tunings"], dtype=float)
+    scale = np.sqrt(max(float(np.sum(ref**2)), 1e-300))
+    best, worst = ref, 0.0
+    for z in record.get("restarts", []):
+        z = np.asarray(z, dtype=float)
+        d = float(np.linalg.norm(z - ref, axis=1).max()) / scale
+        if d > worst:
+            best, worst = z, d
+    return best, worst
+
+
+def _tuning_maps(fig: plt.Figure, spec: Any, record: Record, title: str,
+                 label_letter: str) -> None:
+    """Tunings over the 2-D stimulus: the certified ones (top row) and the converged
+    restart that differs most from them (bottom row), one map per neuron, one colour
+    scale; the title and the panel letter above the block."""
+    ref = np.asarray(record["tunings"], dtype=float)
+    other, worst = _most_different(record)
+    stim = np.asarray(record["stimuli"], dtype=float)
+    n = ref.shape[0]
+    sub = spec.subgridspec(2, n + 1, wspace=0.12, hspace=0.08,
+                           width_ratios=[1.0] * n + [0.08])
+    vmax = float(max(ref.max(), other.max()))
+    pad = 0.08 * float(np.ptp(stim, axis=1).max())
+    axes = np.array([[fig.add_subplot(sub[row, col]) for col in range(n)]
+                     for row in range(2)])
+    for row, (z, label) in enumerate(((ref, "certified"), (other, "restart"))):
+        for col in range(n):
+            ax = axes[row, col]
+            art = ax.scatter(stim[0], stim[1], c=z[col], s=14, cmap="viridis", vmin=0.0,
+                             vmax=vmax, marker="s", linewidths=0)
+            ax.set_xlim(stim[0].min() - pad, stim[0].max() + pad)
+            ax.set_ylim(stim[1].min() - pad, stim[1].max() + pad)
+            ax.set_aspect("equal")
+            ax.tick_params(labelsize=6, length=2)
+            if row == 0:
+                ax.set_title(f"neuron {col + 1}", fontsize=7)
+                ax.tick_params(labelbottom=False)
+            if col > 0:
+                ax.tick_params(labelleft=False)
+        axes[row, 0].set_ylabel(f"{label}\n$s_2$", fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel("$s_1$", fontsize=7)
+    bar = fig.colorbar(art, cax=fig.add_subplot(sub[:, n]))
+    bar.set_label("firing rate $z_i(s)$", fontsize=7)
+    bar.ax.tick_params(labelsize=6)
     emp = record["empirical"]
-    ax.set_title(f"{title}\n{emp['n_converged']} converged restarts, "
-                 f"max discrepancy {emp['max_discrepancy']:.1e}")
-    ax.set_ylim(bottom=0)
+    box = spec.get_position(fig)
+    fig.text(0.5 * (box.x0 + box.x1), box.y1 + 0.045,
+             f"{title}\ntop: certified tunings; bottom: the most different of "
+             f"{emp['n_converged']} converged restarts\n(discrepancy {worst:.1e})",
+             ha="center", va="bottom", fontsize=8)
+    fig.text(box.x0 - 0.06, box.y1 + 0.075, label_letter, fontsize=12, fontweight="bold",
+             va="bottom", ha="left")
 
 
 def _panel_c(ax: plt.Axes, records: Sequence[Record]) -> None:
@@ -198,20 +236,18 @@ def _panel_d(ax: plt.Axes, records: Sequence[Record]) -> None:
 
 def render(records: Sequence[Record], showcase: Mapping[str, Record],
            paths: Sequence[str | Path]) -> None:
-    """(a) unique case, restarts overlaid; (b) non-unique case; (c) discrepancy against
+    """(a) unique case: certified tunings and the most different restart over the
+    stimulus; (b) the same for a non-unique case; (c) discrepancy against
     the offset c with each criterion's verdict; (d) predicted against observed."""
     with plt.rc_context(STYLE):
         fig = plt.figure(figsize=(11, 7.4))
         grid = fig.add_gridspec(2, 2, hspace=0.62, wspace=0.42)
-        ax_a, ax_b = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
         ax_c, ax_d = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
-        _overlay(ax_a, showcase["unique"],
-                 f"Theorem 1 optimum: {showcase['unique']['verdict']}")
-        panel_label(ax_a, "a")
-        _overlay(ax_b, showcase["non_unique"],
-                 f"offset decoding, c = {showcase['non_unique']['params']['offset']:g}: "
-                 f"{showcase['non_unique']['verdict']}")
-        panel_label(ax_b, "b")
+        _tuning_maps(fig, grid[0, 0], showcase["unique"],
+                     f"Theorem 1 optimum: {showcase['unique']['verdict']}", "a")
+        _tuning_maps(fig, grid[0, 1], showcase["non_unique"],
+                     f"offset decoding, c = {showcase['non_unique']['params']['offset']:g}: "
+                     f"{showcase['non_unique']['verdict']}", "b")
         _panel_c(ax_c, records)
         ax_c.text(-0.18, 1.40, "c", transform=ax_c.transAxes, fontsize=12,
                   fontweight="bold", va="bottom", ha="left")
