@@ -356,3 +356,23 @@ def test_one_converged_restart_against_the_certified_factorisation() -> None:
                             certified=sep)
     assert one.n_converged == 1 and one.max_discrepancy < 1e-6
     assert one.verdict == uq.INCONCLUSIVE
+
+
+def test_rotation_constraints_match_the_definition_and_the_rank_decides_first() -> None:
+    """Row (i, t) of A holds ∂(KZ)_it/∂k_pq for K = Σ k_pq (e_pe_qᵀ − e_qe_pᵀ); a null
+    space (fewer zeros than pairs) decides *not rigid* without solving the LP."""
+    import itertools
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        n, t = int(rng.integers(2, 7)), int(rng.integers(3, 10))
+        z = rng.uniform(0.1, 1.0, (n, t)) * (rng.uniform(size=(n, t)) < 0.6)
+        zi, zt = np.nonzero(uq.zero_pattern(z))
+        zs = z / np.abs(z).max()
+        pairs = list(itertools.combinations(range(n), 2))
+        want = np.array([[(zs[q, s] if i == p else 0.0) - (zs[p, s] if i == q else 0.0)
+                          for p, q in pairs] for i, s in zip(zi, zt, strict=True)])
+        assert np.array_equal(uq.rotation_constraints(z), want.reshape(len(zi), len(pairs)))
+    z = np.array([[1.0, 0.0, 1.0, 1.0], [1.0, 1.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    res = uq.rigidity_lp(z, PRECISE)  # 2 zeros, 3 pairs: a rotation keeps both at zero
+    assert not res.rigid and res.lineality >= 1 and res.lp_value is None

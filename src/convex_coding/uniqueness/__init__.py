@@ -41,6 +41,7 @@ from .criteria import (
     non_nesting,
     optimality_route,
     rigidity_lp,
+    rotation_constraints,
     sufficiently_scattered,
     zero_pattern,
 )
@@ -133,6 +134,7 @@ __all__ = [
     "relative_residual",
     "restrict_to_range",
     "rigidity_lp",
+    "rotation_constraints",
     "sample_family",
     "snap_to_zero_set",
     "solve_linear_decoding",
