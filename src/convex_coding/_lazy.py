@@ -31,5 +31,4 @@ def lazy_module(name: str) -> ModuleType:
 
 
 cvxpy = lazy_module("cvxpy")
-scipy_stats = lazy_module("scipy.stats")
 scipy_optimize = lazy_module("scipy.optimize")

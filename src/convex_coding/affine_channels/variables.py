@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .._lazy import scipy_stats as stats
+from .. import quantiles
 
 #: Slab laws on (0, ∞) (the sparse variable's nonzero part); ``shape`` is k or σ.
 SLAB_LAWS: tuple[str, ...] = ("half_normal", "exponential", "uniform", "gamma", "lognormal")
@@ -83,20 +83,21 @@ def _slab_law(law: str, shape: float | None) -> tuple[Callable, Callable, float,
     """(quantile function, partial mean ``M(x) = E[X 1{X ≤ x}]``, m₁, m₂) of a slab law."""
     if law == "half_normal":
         c = np.sqrt(2.0 / np.pi)
-        return stats.halfnorm.ppf, lambda x: c * -np.expm1(-0.5 * x**2), c, 1.0
+        return quantiles.halfnorm_ppf, lambda x: c * -np.expm1(-0.5 * x**2), c, 1.0
     if law == "exponential":
-        return stats.expon.ppf, lambda x: 1.0 - np.exp(-x) * (1.0 + x), 1.0, 2.0
+        return quantiles.expon_ppf, lambda x: 1.0 - np.exp(-x) * (1.0 + x), 1.0, 2.0
     if law == "uniform":
         return (lambda u: u), lambda x: 0.5 * np.minimum(x, 1.0) ** 2, 0.5, 1.0 / 3.0
     if law == "gamma":
         k = _positive(shape, "gamma shape k")
-        return (stats.gamma(k).ppf, lambda x: k * special.gammainc(k + 1.0, x), k,
-                k * (k + 1.0))
+        return (lambda u: quantiles.gamma_ppf(u, k),
+                lambda x: k * special.gammainc(k + 1.0, x), k, k * (k + 1.0))
     if law == "lognormal":
         s = _positive(shape, "lognormal sigma")
         m1 = float(np.exp(0.5 * s**2))
-        return (stats.lognorm(s).ppf, lambda x: m1 * special.ndtr((np.log(x) - s**2) / s),
-                m1, float(np.exp(2.0 * s**2)))
+        return (lambda u: quantiles.lognorm_ppf(u, s),
+                lambda x: m1 * special.ndtr((np.log(x) - s**2) / s), m1,
+                float(np.exp(2.0 * s**2)))
     raise ValueError(f"slab law {law!r} is unknown; allowed: {', '.join(SLAB_LAWS)}")
 
 
@@ -138,8 +139,8 @@ def symmetric_variable(law: str, n: int) -> Variable:
     (``x = −x[::-1]``): ``gaussian`` N(0,1), ``laplace`` (scale 1), ``uniform`` on [−1, 1]."""
     n = _count(n)
     laws = {  # (quantile function, partial mean E[X 1{X ≤ x}])
-        "gaussian": (stats.norm.ppf, lambda x: -stats.norm.pdf(x)),
-        "laplace": (stats.laplace.ppf, lambda x: np.where(
+        "gaussian": (quantiles.norm_ppf, lambda x: -quantiles.norm_pdf(x)),
+        "laplace": (quantiles.laplace_ppf, lambda x: np.where(
             x < 0, 0.5 * np.exp(np.minimum(x, 0)) * (x - 1), -0.5 * np.exp(-np.abs(x)) * (x + 1))),
         "uniform": (lambda u: 2 * u - 1, lambda x: 0.25 * (x**2 - 1)),
     }

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._lazy import scipy_stats as stats
+from .. import quantiles
 
 STIMULUS_KINDS = ("uniform", "gaussian", "laplace", "spike_and_slab", "gen_gaussian")
 
@@ -53,18 +53,18 @@ def stimulus_samples(kind: str, n: int, param: float | None = None) -> np.ndarra
     if kind == "uniform":
         return quantile_samples(lambda u: 2 * u - 1, n)
     if kind == "gaussian":
-        return quantile_samples(stats.norm.ppf, n)
+        return quantile_samples(quantiles.norm_ppf, n)
     if kind == "laplace":
-        return quantile_samples(stats.laplace.ppf, n)
+        return quantile_samples(quantiles.laplace_ppf, n)
     if kind == "gen_gaussian":
-        return quantile_samples(lambda u: stats.gennorm.ppf(u, float(param)), n)
+        return quantile_samples(lambda u: quantiles.gennorm_ppf(u, float(param)), n)
     p = float(param)
 
     def spike_slab_ppf(u: np.ndarray) -> np.ndarray:
         x = np.zeros_like(u)
         lo, hi = u < p / 2, u > 1 - p / 2
-        x[lo] = stats.norm.ppf(u[lo] / p)
-        x[hi] = stats.norm.ppf((u[hi] - (1 - p)) / p)
+        x[lo] = quantiles.norm_ppf(u[lo] / p)
+        x[hi] = quantiles.norm_ppf((u[hi] - (1 - p)) / p)
         return x
 
     return quantile_samples(spike_slab_ppf, n)
