@@ -376,3 +376,31 @@ def test_rotation_constraints_match_the_definition_and_the_rank_decides_first() 
     z = np.array([[1.0, 0.0, 1.0, 1.0], [1.0, 1.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
     res = uq.rigidity_lp(z, PRECISE)  # 2 zeros, 3 pairs: a rotation keeps both at zero
     assert not res.rigid and res.lineality >= 1 and res.lp_value is None
+
+
+def test_showcase_tunings_are_drawn_over_1d_and_2d_stimuli(tmp_path) -> None:
+    """Panels a-b draw tunings against the stimulus (maps in 2-D, curves in 1-D); a
+    stimulus of higher dimension is refused with a message naming the setting."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from convex_coding.pipeline.figures.tuning_criteria import _tuning_maps
+
+    rng = np.random.default_rng(0)
+    for d in (1, 2, 3):
+        z = rng.uniform(0.0, 1.0, (3, 9))
+        record = {"tunings": z, "restarts": [z, z + 0.1], "stimuli": rng.normal(size=(d, 9)),
+                  "empirical": {"n_converged": 2}}
+        fig = plt.figure()
+        if d == 3:
+            with pytest.raises(ValueError, match=r"showcase\.tuning_criteria"):
+                _tuning_maps(fig, fig.add_gridspec(1, 1)[0, 0], record, "x", "a")
+        else:
+            _tuning_maps(fig, fig.add_gridspec(1, 1)[0, 0], record, "x", "a")
+            axes = [ax for ax in fig.axes if ax.get_xlabel()]
+            assert {ax.get_xlabel() for ax in axes} == ({"stimulus $s$"} if d == 1
+                                                         else {"$s_1$"})
+            fig.savefig(tmp_path / f"d{d}.png")
+        plt.close(fig)

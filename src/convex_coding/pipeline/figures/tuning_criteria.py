@@ -98,12 +98,49 @@ def _most_different(record: Record) -> tuple[np.ndarray, float]:
 
 def _tuning_maps(fig: plt.Figure, spec: Any, record: Record, title: str,
                  label_letter: str) -> None:
-    """Tunings over the 2-D stimulus: the certified ones (top row) and the converged
-    restart that differs most from them (bottom row), one map per neuron, one colour
-    scale; the title and the panel letter above the block."""
+    """Tunings over the stimulus: the certified ones and the converged restart that
+    differs most from them (2-D: one map per neuron, certified above restart, one colour
+    scale; 1-D: curves); the title and the panel letter above the block."""
     ref = np.asarray(record["tunings"], dtype=float)
     other, worst = _most_different(record)
     stim = np.asarray(record["stimuli"], dtype=float)
+    if stim.shape[0] == 1:
+        _tuning_curves(fig.add_subplot(spec), stim[0], ref, other)
+    elif stim.shape[0] == 2:
+        _tuning_grid(fig, spec, stim, ref, other)
+    else:
+        raise ValueError(f"showcase {title!r}: tunings over a {stim.shape[0]}-D stimulus "
+                         "cannot be drawn; choose a showcase instance with 1-D or 2-D "
+                         "stimuli (conf/workflow.yaml, showcase.tuning_criteria)")
+    emp = record["empirical"]
+    box = spec.get_position(fig)
+    first, second = ("top", "bottom") if stim.shape[0] == 2 else ("solid", "dashed")
+    fig.text(0.5 * (box.x0 + box.x1), box.y1 + 0.045,
+             f"{title}\n{first}: certified tunings; {second}: the most different of "
+             f"{emp['n_converged']} converged restarts\n(discrepancy {worst:.1e})",
+             ha="center", va="bottom", fontsize=8)
+    fig.text(box.x0 - 0.06, box.y1 + 0.075, label_letter, fontsize=12, fontweight="bold",
+             va="bottom", ha="left")
+
+
+def _tuning_curves(ax: plt.Axes, s: np.ndarray, ref: np.ndarray, other: np.ndarray) -> None:
+    """1-D stimulus: each neuron's certified tuning (solid) and the restart's (dashed)."""
+    order = np.argsort(s)
+    cmap = plt.get_cmap("tab10")
+    for i in range(ref.shape[0]):
+        ax.plot(s[order], ref[i, order], color=cmap(i % 10), lw=1.2)
+        ax.plot(s[order], other[i, order], color=cmap(i % 10), lw=1.0, ls="--")
+    ax.plot([], [], color="0.3", lw=1.2, label="certified")
+    ax.plot([], [], color="0.3", lw=1.0, ls="--", label="most different restart")
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_xlabel("stimulus $s$")
+    ax.set_ylabel("firing rate $z_i(s)$")
+    ax.set_ylim(bottom=0)
+
+
+def _tuning_grid(fig: plt.Figure, spec: Any, stim: np.ndarray, ref: np.ndarray,
+                 other: np.ndarray) -> None:
+    """2-D stimulus: one map per neuron, certified (top) and restart (bottom) rows."""
     n = ref.shape[0]
     sub = spec.subgridspec(2, n + 1, wspace=0.12, hspace=0.08,
                            width_ratios=[1.0] * n + [0.08])
@@ -131,14 +168,6 @@ def _tuning_maps(fig: plt.Figure, spec: Any, record: Record, title: str,
     bar = fig.colorbar(art, cax=fig.add_subplot(sub[:, n]))
     bar.set_label("firing rate $z_i(s)$", fontsize=7)
     bar.ax.tick_params(labelsize=6)
-    emp = record["empirical"]
-    box = spec.get_position(fig)
-    fig.text(0.5 * (box.x0 + box.x1), box.y1 + 0.045,
-             f"{title}\ntop: certified tunings; bottom: the most different of "
-             f"{emp['n_converged']} converged restarts\n(discrepancy {worst:.1e})",
-             ha="center", va="bottom", fontsize=8)
-    fig.text(box.x0 - 0.06, box.y1 + 0.075, label_letter, fontsize=12, fontweight="bold",
-             va="bottom", ha="left")
 
 
 def _panel_c(ax: plt.Axes, records: Sequence[Record]) -> None:
