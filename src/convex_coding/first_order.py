@@ -201,8 +201,8 @@ def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: flo
     lower, lam, tau = lower_bound(problem, q, tol=0.25 * gap_tol * abs(upper),
                                   time_limit=max(time_limit - (time.process_time() - clock),
                                                  1.0))
-    result = certify(problem, q, z, lower, upper, pricing, None, rounds, gap_tol=gap_tol,
-                      value_tol=value_tol)
+    result = certify(problem.value, q, z, lower, upper, pricing, None, rounds, gap_tol=gap_tol,
+                     value_tol=value_tol)
     checks = {**result.checks, "dual_min_eigenvalue": lam, "trace_bound": tau}
     # λ ≥ −ε proves G + εI copositive: no tuning prices below −ε
     return replace(result, checks=checks, pricing_exact=bool(lam >= -1e-9 * scale))

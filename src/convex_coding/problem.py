@@ -200,7 +200,7 @@ class Problem:
                 return failed(f"outer solve failed: {exc}", self.size)
             outer_q = sim.value()
         if nonnegativity == "psd":
-            return psd_result(self, outer_q, lower)
+            return psd_result(self.value, outer_q, lower)
         if nonnegativity == "dnn":
             return Result("uncertified: outer bound only", outer_q, np.zeros((0, self.size)),
                           lower, nan, nan, nan, nan, nan, outer_Q=outer_q)
@@ -243,8 +243,8 @@ class Problem:
             dictionary = np.hstack([polished.T, dictionary[:, used], new])
             dictionary = _distinct(dictionary)
         z = np.sqrt(c[c > 0])[:, None] * atoms[:, c > 0].T
-        result = certify(self, q_in, z, lower, upper, pricing, outer_q, rounds,
-                          gap_tol=gap_tol, value_tol=value_tol)
+        result = certify(self.value, q_in, z, lower, upper, pricing, outer_q, rounds,
+                         gap_tol=gap_tol, value_tol=value_tol)
         return replace(result, status=result.status + note) if note else result
 
     def _polish(self, z: np.ndarray, iters: int = 300) -> np.ndarray:

@@ -8,15 +8,12 @@ and the first-order route (:mod:`convex_coding.first_order`) both end here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .pricing import PricingResult
-
-if TYPE_CHECKING:
-    from .problem import Problem
 
 __all__ = ["Result", "certify", "failed", "psd_result"]
 
@@ -59,11 +56,13 @@ def failed(reason: str, size: int, lower: float = float("nan")) -> Result:
                   nan, nan, nan)
 
 
-def psd_result(problem: Problem, q: np.ndarray, value: float) -> Result:
+def psd_result(objective: Callable[[np.ndarray], float], q: np.ndarray,
+               value: float) -> Result:
+    """The PSD-only answer: ``Z = Q^{1/2}``; ``objective`` is the problem's ``value``."""
     w, v = np.linalg.eigh(q)
     z = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T  # Q^{1/2}: one of many factors
     residual = float(np.linalg.norm(z.T @ z - q) / max(np.linalg.norm(q), 1e-300))
-    err = abs(problem.value(q) - value) / max(abs(value), 1e-300)
+    err = abs(objective(q) - value) / max(abs(value), 1e-300)
     status = "certified"
     if err > 1e-6:
         status = f"uncertified: objective at Q differs from the solver's by {err:.2e}"
@@ -73,11 +72,13 @@ def psd_result(problem: Problem, q: np.ndarray, value: float) -> Result:
                   checks={"value_error": err, "residual": residual})
 
 
-def certify(problem: Problem, q: np.ndarray, z: np.ndarray, lower: float, upper: float,
-             pricing: PricingResult, outer_q: np.ndarray | None, rounds: int, *,
-             gap_tol: float, value_tol: float) -> Result:
+def certify(objective: Callable[[np.ndarray], float], q: np.ndarray, z: np.ndarray,
+            lower: float, upper: float, pricing: PricingResult, outer_q: np.ndarray | None,
+            rounds: int, *, gap_tol: float, value_tol: float) -> Result:
+    """The bounds and the factorisation ``Z`` of ``Q`` as a :class:`Result`: certified
+    iff the gap, the residual and ``objective(Q)`` against ``upper`` all pass."""
     residual = float(np.linalg.norm(z.T @ z - q) / max(np.linalg.norm(q), 1e-300))
-    err = abs(problem.value(q) - upper) / max(abs(upper), 1e-300)
+    err = abs(objective(q) - upper) / max(abs(upper), 1e-300)
     gap = (upper - lower) / max(abs(upper), 1e-300) if np.isfinite(lower) else float("nan")
     checks = {"gap": gap, "residual": residual, "value_error": err,
               "min_reduced_cost": pricing.minimum, "negative_entries": float(-min(z.min(
