@@ -123,3 +123,47 @@ def test_the_memo_key_follows_the_content_of_the_config_files(tmp_path) -> None:
     group = conf / "dataset" / "grid.yaml"
     group.write_text(group.read_text() + "# edited\n")
     assert _conf_digest(conf) != before
+
+
+def test_the_composer_initialises_hydra_itself_and_releases_it() -> None:
+    """Without a caller's ``initialize_config_dir`` (a batch job), the composer starts
+    Hydra's config search on first need and clears it on exit."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    assert not GlobalHydra.instance().is_initialized()
+    with BatchComposer(CONF_DIR) as composer:
+        cfg = composer(RUNS[0])
+        assert GlobalHydra.instance().is_initialized()
+    assert not GlobalHydra.instance().is_initialized()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        assert _plain(cfg) == _plain(compose(config_name="config", overrides=RUNS[0]))
+
+
+def test_memoised_runs_compose_in_a_new_process_without_importing_hydra(tmp_path) -> None:
+    """A warm job (every run's config in the memo) neither parses an override nor imports
+    Hydra, and gets exactly the config Hydra composed (struct mode included)."""
+    import json
+    import subprocess
+    import sys
+
+    memo = tmp_path / "composed"
+    with BatchComposer(CONF_DIR, memo_dir=memo) as first:
+        expected = [_plain(first(ov)) for ov in RUNS]
+    (tmp_path / "runs.json").write_text(json.dumps(RUNS))
+    script = f"""
+import json, sys
+from pathlib import Path
+from omegaconf import OmegaConf
+from convex_coding.pipeline.batch import BatchComposer
+runs = json.loads(Path({str(tmp_path / "runs.json")!r}).read_text())
+with BatchComposer(Path({str(CONF_DIR)!r}), memo_dir=Path({str(memo)!r})) as c:
+    cfgs = [c(ov) for ov in runs]
+assert all(OmegaConf.is_struct(cfg) for cfg in cfgs)
+print(json.dumps({{"hydra": "hydra" in sys.modules,
+                  "configs": [OmegaConf.to_container(cfg, resolve=False) for cfg in cfgs]}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    result = json.loads(out.stdout)
+    assert result["hydra"] is False
+    assert result["configs"] == expected

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from .solvers import SolverError, SolverSettings, resolve_solver, solve_checked
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 #: cvxpy-only keywords that have no meaning for a direct solve.
 _MODELLING_OPTIONS = frozenset({"canon_backend"})
@@ -103,6 +106,8 @@ def psd_block(coefficients: np.ndarray, constant: np.ndarray | None = None
     """
     a = -svec(coefficients)
     b = np.zeros(a.shape[0]) if constant is None else svec(constant)
+    import scipy.sparse as sp
+
     return sp.csc_matrix(a), b
 
 
@@ -131,6 +136,8 @@ def _solve_clarabel(program: ConeProgram, settings: SolverSettings) -> ConeSolut
     if program.n_nonneg:
         cones.append(clarabel.NonnegativeConeT(program.n_nonneg))
     cones.extend(clarabel.PSDTriangleConeT(n) for n in program.psd_dims)
+    import scipy.sparse as sp
+
     n_x = len(program.c)
     solver = clarabel.DefaultSolver(
         sp.csc_matrix((n_x, n_x)), np.asarray(program.c, dtype=float),

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 __all__ = ["PricingResult", "price_affine", "price_nonnegative"]
 
@@ -127,6 +126,8 @@ def price_affine(g: np.ndarray, centred_basis: np.ndarray, *, starts: np.ndarray
         if nv < 1e-12:
             return float(np.ones(t) @ g @ np.ones(t)) / t
         return float(_affine_ratio(g, (centred_basis @ (v / nv))[:, None])[1][0])
+
+    from scipy.optimize import minimize
 
     refined = []
     for k in np.argsort(costs)[:n_refine]:

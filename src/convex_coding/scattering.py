@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 
 from ._lazy import cvxpy as cp
 from .solvers import SolverError, SolverSettings, solve_checked
@@ -105,6 +104,8 @@ def _hull_equations(points: np.ndarray) -> np.ndarray:
     """qhull's facet equations ``a·y + b ≤ 0`` (``‖a‖ = 1``); on a precision error (many
     coplanar points) retried with joggled input (``QJ``: points moved by ≲ 1e-11
     relative, facets triangulated; duplicates are merged by the caller)."""
+    from scipy.spatial import ConvexHull, QhullError
+
     try:
         return ConvexHull(points).equations
     except QhullError:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial import ConvexHull
+
+if TYPE_CHECKING:
+    from scipy.spatial import ConvexHull
 
 # --------------------------------------------------------------------------- problem
 
@@ -85,6 +88,8 @@ class AutoencoderProblem:
     @cached_property
     def _hull(self) -> ConvexHull:
         """``ConvexHull`` of ``{−s̃_t}``, computed once per instance (O(T log T))."""
+        from scipy.spatial import ConvexHull
+
         return ConvexHull(-self.centred.T)
 
     @cached_property
@@ -96,9 +101,16 @@ class AutoencoderProblem:
         return pts[self._hull.vertices]
 
     @cached_property
+    def _hull_of_sources(self) -> ConvexHull:
+        """``ConvexHull`` of ``{s̃_t}`` (scipy.spatial loads here: a cache hit never asks)."""
+        from scipy.spatial import ConvexHull
+
+        return ConvexHull(self.centred.T)
+
+    @cached_property
     def hull_facets(self) -> tuple[np.ndarray, np.ndarray]:
         """Facets ``n·s ≤ h`` (unit ``n``) of ``conv{s̃_t}``: ``(normals, offsets)``."""
-        eq = ConvexHull(self.centred.T).equations
+        eq = self._hull_of_sources.equations
         return eq[:, :-1], -eq[:, -1]
 
     @cached_property

@@ -9,7 +9,6 @@ readout as a Schur-complement block.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..conic import ConeProgram, psd_block, solve_cone_program, svec
 from ..solvers import SolverSettings
@@ -38,6 +37,8 @@ def _readout_program(
     ``K_p = mat(E y_p) ⪰ 0`` on consecutive slices ``y_p`` (the fan's DNN blocks).
     Variables: ``x = (y, s)`` with ``s`` the upper triangle of ``S``.
     """
+    import scipy.sparse as sp
+
     d = problem.dim
     emb = _symmetric_embedding(d)
     n_y, n_s = len(objective), emb.shape[1]

@@ -7,7 +7,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from . import registry
@@ -43,5 +42,7 @@ def run_config(cfg: DictConfig, cache: ResultCache | None) -> dict[str, Any]:
 
 def compose_run(overrides: Sequence[str], conf_dir: Path | None = None) -> DictConfig:
     """Compose the Hydra config of one run from command-line style overrides."""
+    from hydra import compose, initialize_config_dir
+
     with initialize_config_dir(config_dir=str(conf_dir or CONF_DIR), version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides))

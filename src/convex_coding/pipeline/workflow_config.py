@@ -63,7 +63,8 @@ def check_workflow_config(cfg: Mapping[str, Any], schema_path: Path | None = Non
     for path, value in _walk(cfg):
         if isinstance(value, float) and not math.isfinite(value):
             return f"conf/workflow.yaml: {_key(path)}: {value} is not a finite number"
-    schema = yaml.safe_load(Path(schema_path or SCHEMA).read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where available
+    schema = yaml.load(Path(schema_path or SCHEMA).read_text(encoding="utf-8"), Loader=loader)
     error = schema_error(cfg, schema)
     if error is None:
         error = _semantic_error(cfg, conf_dir)

@@ -37,7 +37,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.linalg.lapack import dpotrf, dpotrs
 
 SQRT2 = float(np.sqrt(2.0))
 
@@ -82,11 +81,20 @@ def _dual_pattern(t: int) -> tuple[np.ndarray, ...]:
 
 def _potrf(matrix: np.ndarray) -> np.ndarray:
     """LAPACK's Cholesky (what ``scipy.linalg.cho_factor`` calls, without its checks)."""
+    from scipy.linalg.lapack import dpotrf
+
     factor, info = dpotrf(matrix, lower=0, clean=0, overwrite_a=0)
     if info != 0:
         raise np.linalg.LinAlgError(f"damped Gauss–Newton matrix not positive definite "
                                     f"(potrf info {info})")
     return factor
+
+
+def _potrs(factor: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve with the upper Cholesky factor of :func:`_potrf` (LAPACK ``dpotrs``)."""
+    from scipy.linalg.lapack import dpotrs
+
+    return dpotrs(factor, rhs, lower=0)[0]
 
 
 class GaussNewtonSystem:
@@ -192,7 +200,7 @@ class GaussNewtonSystem:
             yb = self._apply_inverse(full, lam)
             x = yb[ii, tt]
             if bi.size:
-                x = x - y_fb @ dpotrs(factor, yb[bi, bt], lower=0)[0]
+                x = x - y_fb @ _potrs(factor, yb[bi, bt])
             return x
 
         def matvec(x: np.ndarray) -> np.ndarray:
@@ -238,7 +246,7 @@ class GaussNewtonSystem:
         np.fill_diagonal(self._matrix, self.diag + lam)
         factor = _potrf(self._matrix)
         a, b, _, _, scale = _dual_pattern(self.z.shape[1])
-        y = dpotrs(factor, residual[a, b] * scale, lower=0)[0]
+        y = _potrs(factor, residual[a, b] * scale)
         s = np.empty_like(residual)
         s[a, b] = y / scale
         s[b, a] = s[a, b]
@@ -247,7 +255,7 @@ class GaussNewtonSystem:
     def _primal(self, grad: np.ndarray, lam: float) -> np.ndarray:
         assert self._matrix is not None
         np.fill_diagonal(self._matrix, self.diag + lam)
-        return dpotrs(_potrf(self._matrix), -grad, lower=0)[0]
+        return _potrs(_potrf(self._matrix), -grad)
 
 
 def gauss_newton_refit(q: np.ndarray, z: np.ndarray, nonnegative: bool = True,
