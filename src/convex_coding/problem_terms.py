@@ -63,6 +63,10 @@ class Term:
     #: ``(sim, constraints from build) ↦ weight·G`` read from the solver's multipliers
     #: (used instead of ``weight·gradient`` when pricing a master solve's optimum)
     dual_gradient: Callable[[Any, list], np.ndarray] | None = None
+    #: the term's conjugate structure for the dual bound (:mod:`convex_coding.dual_bound`):
+    #: ``("linear",)`` (``f = ⟨∇f, Q⟩``, constant gradient), ``("readout", Ỹ, bias)`` or
+    #: ``("quadratic", C)`` (``f = ‖Q − C‖²``); None: no dual form there
+    conjugate: tuple | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.weight) and self.weight >= 0):
@@ -105,7 +109,8 @@ def activity_energy(*, weights: np.ndarray | None = None, weight: float = 1.0) -
     if weights is None:
         return Term("activity_energy", lambda sim: (menu.activity_energy(sim), []),
                     lambda q: float(np.trace(q)), lambda q: np.eye(q.shape[0]), weight,
-                    factor=lambda z: (float(np.sum(z**2)), 2.0 * z), trace_bound=lambda v: v)
+                    factor=lambda z: (float(np.sum(z**2)), 2.0 * z), trace_bound=lambda v: v,
+                    conjugate=("linear",))
     p = np.asarray(weights, dtype=float).ravel()
     if not (np.all(np.isfinite(p)) and np.all(p >= 0) and p.max(initial=0.0) > 0):
         raise ValueError("weights must be finite, ≥ 0 and not all zero (one per stimulus)")
@@ -123,7 +128,8 @@ def activity_energy(*, weights: np.ndarray | None = None, weight: float = 1.0) -
     return Term("activity_energy", build, lambda q: float(p @ np.diag(q)),
                 lambda q: np.diag(p), weight, factor=lambda z: (float(np.sum(p * z**2)),
                                                                   2.0 * z * p),
-                trace_bound=(lambda v: v / lowest) if lowest > 0 else None)
+                trace_bound=(lambda v: v / lowest) if lowest > 0 else None,
+                conjugate=("linear",))
 
 
 def lifetime_density(*, weight: float = 1.0) -> Term:
@@ -138,7 +144,7 @@ def lifetime_density(*, weight: float = 1.0) -> Term:
     # for Q ≥ 0 entrywise, Tr Q ≤ 1ᵀQ1
     return Term("lifetime_density", lambda sim: (menu.lifetime_density(sim), []),
                 lambda q: float(np.sum(q)), lambda q: np.ones_like(q), weight,
-                factor=factor, trace_bound=lambda v: v)
+                factor=factor, trace_bound=lambda v: v, conjugate=("linear",))
 
 
 def _pinv_psd(q: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
@@ -200,7 +206,8 @@ def readout_energy(targets: np.ndarray, *, bias: bool = False, weight: float = 1
     form = menu.readout_energy_with_bias if bias else menu.readout_energy
     return Term("readout_energy_with_bias" if bias else "readout_energy",
                 lambda sim: form(sim, y), value, gradient, weight,
-                factor=_readout_factor(y, bias), dual_gradient=_readout_dual(bias))
+                factor=_readout_factor(y, bias), dual_gradient=_readout_dual(bias),
+                conjugate=("readout", _centred(y, bias), bias))
 
 
 def _readout_dual(bias: bool) -> Callable[[Any, list], np.ndarray]:
@@ -252,7 +259,7 @@ def weight_energy(inputs: np.ndarray, *, weight: float = 1.0) -> Term:
         return float(np.sum(zp**2)), 2.0 * zp @ pinv.T
 
     return Term("weight_energy", build, lambda q: float(np.sum(kernel * q)),
-                lambda q: kernel, weight, factor=factor)
+                lambda q: kernel, weight, factor=factor, conjugate=("linear",))
 
 
 def similarity_matching(similarity: np.ndarray, *, weight: float = 1.0) -> Term:
@@ -275,7 +282,8 @@ def similarity_matching(similarity: np.ndarray, *, weight: float = 1.0) -> Term:
     trace_c, t = float(np.trace(c)), c.shape[0]
     return Term("similarity_matching", build, lambda q: float(np.sum((q - c) ** 2)),
                 lambda q: 2.0 * (q - c), weight, factor=factor,
-                trace_bound=lambda v: trace_c + np.sqrt(t * max(v, 0.0)))
+                trace_bound=lambda v: trace_c + np.sqrt(t * max(v, 0.0)),
+                conjugate=("quadratic", c))
 
 
 def affine_range(inputs: np.ndarray) -> Constraint:
