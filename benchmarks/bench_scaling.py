@@ -145,10 +145,18 @@ GENERIC_SIZES = [25, 50, 100, 200, 400]
 
 def generic_problem(family: str, t: int):
     """The example families at size ``t``: ``similarity_matching`` (ring inputs, as
-    examples/similarity_matching.py) and ``sparse_coding`` (examples/sparse_coding.py,
-    β = 5)."""
+    examples/similarity_matching.py), ``sparse_coding`` (examples/sparse_coding.py,
+    β = 5) and ``fig3`` (the paper's Figure 3 model, docs/library.md (f): exponential
+    slab with ``p₀ = 0.2``, ``λ = 1``; its optimum is known in closed form)."""
     import convex_coding as cc
 
+    if family == "fig3":
+        from convex_coding import affine_channels as ac
+
+        var = ac.sparse_variable("exponential", 0.2, t - 1)
+        return cc.Problem(size=t, objective=[
+            cc.activity_energy(weights=var.weights),
+            cc.readout_energy(var.values[None, :], bias=True, weight=1.0)])
     if family == "similarity_matching":
         theta = 2 * np.pi * np.arange(t) / t
         x = np.vstack([np.cos(theta), np.sin(theta)])
@@ -159,7 +167,7 @@ def generic_problem(family: str, t: int):
                                              cc.readout_energy(x, weight=0.5),
                                              cc.lifetime_density(weight=5.0)])
     raise ValueError(f"family={family!r} is invalid; allowed: similarity_matching, "
-                     "sparse_coding")
+                     "sparse_coding, fig3")
 
 
 def run_generic(families: list[str], sizes: list[int] = GENERIC_SIZES, *,
@@ -201,9 +209,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="measure the generic path (cc.Problem) instead")
     ap.add_argument("--generic-sizes", default=",".join(map(str, GENERIC_SIZES)))
     ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--families", default="similarity_matching,sparse_coding,fig3")
     args = ap.parse_args(argv)
     if args.generic:
-        out = run_generic(["similarity_matching", "sparse_coding"],
+        out = run_generic(args.families.split(","),
                           [int(n) for n in args.generic_sizes.split(",")],
                           time_limit=args.time_limit, log=lambda m: print(m, flush=True))
         kw = {} if args.root is None else {"root": args.root}

@@ -76,16 +76,16 @@ def trace_bound(problem: Problem, level: float) -> float:
 
 
 def spg(fun, x: np.ndarray, *, max_iter: int, tol: float, time_limit: float = np.inf,
-        memory: int = 10) -> np.ndarray:
+        memory: int = 10, target: float = -np.inf) -> np.ndarray:
     """Spectral projected gradient on ``x ≥ 0`` (Barzilai–Borwein steps, nonmonotone
     Armijo search over the last ``memory`` values); ``fun(x) -> (value, gradient)``.
-    Stops when ``‖Π(x − ∇) − x‖_∞ ≤ tol``, after ``max_iter`` steps or ``time_limit``
-    CPU seconds.  Returns the best point found."""
+    Stops when ``‖Π(x − ∇) − x‖_∞ ≤ tol``, the value is ``≤ target``, after ``max_iter``
+    steps or ``time_limit`` CPU seconds.  Returns the best point found."""
     start = time.process_time()
     f, g = fun(x)
     history, alpha = [f], 1.0 / max(float(np.abs(g).max()), 1e-300)
     for _ in range(max_iter):
-        if (float(np.abs(np.maximum(x - g, 0.0) - x).max()) <= tol
+        if (float(np.abs(np.maximum(x - g, 0.0) - x).max()) <= tol or f <= target
                 or time.process_time() - start > time_limit):
             break
         d = np.maximum(x - alpha * g, 0.0) - x
@@ -144,7 +144,7 @@ def lower_bound(problem: Problem, q: np.ndarray, *, tol: float = 0.0,
 
 
 def _descend(problem: Problem, z: np.ndarray, max_iter: int,
-             time_limit: float = np.inf) -> np.ndarray:
+             time_limit: float = np.inf, target: float = -np.inf) -> np.ndarray:
     shape = z.shape
 
     def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
@@ -153,7 +153,7 @@ def _descend(problem: Problem, z: np.ndarray, max_iter: int,
 
     scale = max(float(np.abs(fun(z.ravel())[1]).max()), 1e-300)
     return spg(fun, z.ravel(), max_iter=max_iter, tol=1e-12 * scale,
-               time_limit=time_limit).reshape(shape)
+               time_limit=time_limit, target=target).reshape(shape)
 
 
 def _start(problem: Problem, rank: int, seed: int) -> np.ndarray:
@@ -164,6 +164,56 @@ def _start(problem: Problem, rank: int, seed: int) -> np.ndarray:
     return scales[int(np.argmin(values))] * z
 
 
+def _rotate_nonnegative(b: np.ndarray, rng: np.random.Generator, iters: int = 2000
+                        ) -> np.ndarray:
+    """``max(O B, 0)`` for an orthogonal ``O`` that makes ``O B`` as nonnegative as it
+    gets (``B = Λ^{1/2}Vᵀ`` of ``q``, so ``(OB)ᵀ(OB) = q``): alternate the clip at 0 with
+    the orthogonal Procrustes step ``O = polar(max(OB, 0) Bᵀ)``."""
+    r = b.shape[0]
+    o = np.linalg.qr(rng.standard_normal((r, r)))[0]
+    for _ in range(iters):
+        x = o @ b
+        if x.min() >= -1e-15 * np.abs(x).max():
+            break
+        u, _, vt = np.linalg.svd(np.maximum(x, 0.0) @ b.T)
+        o = u @ vt
+    return np.maximum(o @ b, 0.0)
+
+
+def factor_primal(problem: Problem, q: np.ndarray, *, time_limit: float = 10.0,
+                  seed: int = 0, starts: int = 20, target: float = -np.inf
+                  ) -> np.ndarray | None:
+    """A nonnegative ``Z`` with ``ZᵀZ ≈ q`` (an approximate DNN optimum, e.g. the dual
+    solver's multiplier), polished by descent on ``f``: an upper-bound candidate.
+
+    At the numerical rank ``r`` of ``q = VΛVᵀ`` every factor is ``O Λ^{1/2} Vᵀ`` with
+    ``O`` orthogonal; :func:`_rotate_nonnegative` searches ``O`` from ``starts`` random
+    rotations (where ``q`` is completely positive of CP rank ``r`` this can recover it).
+    The best factor (least ``‖ZᵀZ − q‖``) is descended on ``f`` with ``T`` tiny unit
+    rows added (so a readout stays finite); ``f(ZᵀZ)`` is an upper bound whatever
+    happens; the descent stops once ``f ≤ target``.  Returns None when ``f`` is not
+    finite."""
+    clock, t = time.process_time(), problem.size
+    e, v = np.linalg.eigh(0.5 * (q + q.T))
+    keep = e > 1e-6 * max(float(e[-1]), 1e-300)
+    b = np.sqrt(e[keep])[:, None] * v[:, keep].T
+    rng = np.random.default_rng(seed)
+    best, best_res = None, np.inf
+    for _ in range(starts):
+        if time.process_time() - clock > 0.3 * time_limit:
+            break
+        z = _rotate_nonnegative(b, rng)
+        res = float(np.linalg.norm(z.T @ z - q))
+        if res < best_res:
+            best, best_res = z, res
+    if best is None:
+        return None
+    size = 1e-4 * max(float(np.linalg.norm(best, axis=1).max(initial=0.0)), 1e-300)
+    left = max(time_limit - (time.process_time() - clock), 0.1)
+    z = _descend(problem, np.vstack([best, size * np.eye(t)]), 20000, left, target)
+    return z if np.isfinite(factor_objective(problem, z)[0]) else None
+
+
 def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: float = 1e-6,
                       value_tol: float = 1e-6, max_rounds: int = 6, max_iter: int = 3000,
                       atoms_per_round: int = 8, time_limit: float = 60.0,
@@ -171,12 +221,15 @@ def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: flo
     """The first-order route (module doc) as one :class:`~convex_coding.result.Result`.
 
     ``rank`` rows of ``Z`` (default ``T``: a readout needs ``Z`` of full column rank to
-    stay finite under every perturbation); ``time_limit`` CPU seconds in all, half for
-    the descents, the rest for the dual split."""
+    stay finite under every perturbation); ``time_limit`` CPU seconds in all: up to a
+    quarter for the descents, then the dual bound (:mod:`convex_coding.dual_bound`; the
+    linearised bound of :func:`lower_bound` for terms without a conjugate form), then
+    the factorisation of the dual solver's primal point (:func:`factor_primal`)."""
+    from .dual_bound import certified_bound, dual_model, solve_dual
 
     t = problem.size
     clock = time.process_time()
-    descent_budget = 0.5 * time_limit
+    descent_budget = time_limit / 4
     z = _start(problem, rank or t, seed)
     pricing = PricingResult(np.zeros((t, 0)), np.zeros(0))
     for rounds in range(1, max_rounds + 1):
@@ -198,11 +251,29 @@ def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: flo
         z = z[np.linalg.norm(z, axis=1) > 1e-12 * max(np.abs(z).max(), 1e-300)]
     q = z.T @ z
     upper = factor_objective(problem, z)[0]
-    lower, lam, tau = lower_bound(problem, q, tol=0.25 * gap_tol * abs(upper),
-                                  time_limit=max(time_limit - (time.process_time() - clock),
-                                                 1.0))
+    model = dual_model(problem)
+    left = lambda: max(time_limit - (time.process_time() - clock), 1.0)  # noqa: E731
+    if model is None:
+        lower, lam, tau = lower_bound(problem, q, tol=0.25 * gap_tol * abs(upper),
+                                      time_limit=left())
+    else:
+        tau = trace_bound(problem, upper)
+        dual = solve_dual(problem, q, upper=upper, tau=tau, target=0.25 * gap_tol * abs(upper),
+                          time_limit=0.6 * left())
+        lower, lam = dual.bound, dual.min_eigenvalue
+        if (upper - lower) > gap_tol * abs(upper) and dual.primal is not None:
+            z_dnn = factor_primal(problem, dual.primal, time_limit=left(), seed=seed,
+                                  target=lower + 0.5 * gap_tol * abs(lower))
+            value = np.inf if z_dnn is None else factor_objective(problem, z_dnn)[0]
+            if value < upper:  # a better upper bound also tightens τ, hence the bound
+                z, q, upper = z_dnn, z_dnn.T @ z_dnn, value
+                tau = trace_bound(problem, upper)
+                lower = max(lower, certified_bound(model, dual.point, tau)[0])
     result = certify(problem.value, q, z, lower, upper, pricing, None, rounds, gap_tol=gap_tol,
                      value_tol=value_tol)
     checks = {**result.checks, "dual_min_eigenvalue": lam, "trace_bound": tau}
-    # λ ≥ −ε proves G + εI copositive: no tuning prices below −ε
-    return replace(result, checks=checks, pricing_exact=bool(lam >= -1e-9 * scale))
+    # λ ≥ −ε proves G + εI copositive: no tuning prices below −ε (the linearised bound's
+    # G only; the dual bound's A − N is a different matrix)
+    scale = max(float(np.abs(problem.gradient(q)).max()), 1e-300)
+    exact = model is None and bool(lam >= -1e-9 * scale)
+    return replace(result, checks=checks, pricing_exact=exact)
