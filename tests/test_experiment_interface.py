@@ -4,15 +4,13 @@ batch runner, the generic figure script and the summary merge with no edit to th
 from __future__ import annotations
 
 import json
-import runpy
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from convex_coding.pipeline import registry
+from convex_coding.pipeline import job, registry
 from convex_coding.pipeline.batch import run_batch
 from convex_coding.pipeline.cache import ResultCache, content_key
 from convex_coding.pipeline.errors import CertificateError, ConfigError
@@ -98,26 +96,28 @@ def test_toy_runs_through_the_cli(tmp_path: Path, monkeypatch, capsys) -> None:
     assert "square 2.25" in capsys.readouterr().out
 
 
-class _Named(dict):
-    """Snakemake's named lists as the scripts use them: ``.items()`` and ``.name``."""
+def _job(kind: str, tmp_path: Path, **spec: Any) -> int:
+    """Run one workflow job in this process, as a rule's shell command would."""
+    spec = {"input": {}, "output": {}, "params": {}, "wildcards": {}, **spec}
+    return job.main([kind, json.dumps(spec), str(tmp_path / f"{kind}.log")])
 
-    __getattr__ = dict.__getitem__
 
-
-def test_toy_runs_through_the_figure_script_and_summary_merge(tmp_path: Path) -> None:
+def test_toy_runs_through_the_job_entry_point_figure_and_summary_merge(tmp_path: Path) -> None:
     batches = []
     for i, lam in enumerate((1.0, 2.0)):
         path = tmp_path / f"batch{i}.json"
-        path.write_text(json.dumps(run_batch([["experiment.name=toy", f"lambda_w={lam}"]],
-                                             tmp_path / "cache")))
+        assert _job("batch", tmp_path, output={"records": str(path)},
+                    params={"overrides": [["experiment.name=toy", f"lambda_w={lam}"]],
+                            "cache_dir": str(tmp_path / "cache"),
+                            "conf_dir": str(REPO / "conf")}) == 0
+        assert json.loads(path.read_text())[0]["overrides"][1] == f"lambda_w={lam}"
         batches.append(str(path))
     block = tmp_path / "summaries/toy.json"
-    outputs = _Named(pdf=str(tmp_path / "toy.pdf"), png=str(tmp_path / "toy.png"),
-                     summary=str(block))
-    fake = SimpleNamespace(
-        input=_Named(batches=batches), log=[str(tmp_path / "f.log")], output=outputs,
-        params=_Named(experiment="toy", cache_dir=str(tmp_path / "cache")))
-    runpy.run_path(str(REPO / "workflow/scripts/figure.py"), init_globals={"snakemake": fake})
+    outputs = dict(pdf=str(tmp_path / "toy.pdf"), png=str(tmp_path / "toy.png"),
+                   summary=str(block))
+    figure = dict(input={"batches": batches}, output=outputs,
+                  params={"experiment": "toy", "cache_dir": str(tmp_path / "cache")})
+    assert _job("figure", tmp_path, **figure) == 0
     assert json.loads(block.read_text()) == {"toy": {"n_instances": 2, "total": 5.0}}
     assert (tmp_path / "toy.png").read_text() == "figure"
     # a second job with the same inputs restores the outputs from the figure cache: it
@@ -125,14 +125,47 @@ def test_toy_runs_through_the_figure_script_and_summary_merge(tmp_path: Path) ->
     for path in outputs.values():
         Path(path).unlink()
     registry._extra.pop("toy")
-    runpy.run_path(str(REPO / "workflow/scripts/figure.py"), init_globals={"snakemake": fake})
+    assert _job("figure", tmp_path, **figure) == 0
     registry.register(TOY)
     assert (tmp_path / "toy.png").read_text() == "figure"
     assert json.loads(block.read_text()) == {"toy": {"n_instances": 2, "total": 5.0}}
     merged = tmp_path / "summary.json"
-    fake = SimpleNamespace(input=SimpleNamespace(blocks=[str(block)]), output=[str(merged)],
-                           wildcards=SimpleNamespace(scale="quick"))
-    runpy.run_path(str(REPO / "workflow/scripts/merge_summary.py"),
-                   init_globals={"snakemake": fake})
+    assert _job("summary", tmp_path, input={"blocks": [str(block)]},
+                output={"summary": str(merged)}, wildcards={"scale": "quick"}) == 0
     assert json.loads(merged.read_text()) == {"toy": {"n_instances": 2, "total": 5.0},
                                               "scale": "quick"}
+
+
+def test_a_failed_job_is_one_line_and_writes_no_output(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "batch.json"
+    status = _job("batch", tmp_path, output={"records": str(out)},
+                  params={"overrides": {"bad": ["experiment.name=no_such_experiment"]},
+                          "cache_dir": str(tmp_path / "cache"), "conf_dir": str(REPO / "conf")})
+    err = capsys.readouterr().err
+    assert status == 1 and not out.exists()
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ") and "'bad'" in err and "batch.log" in err
+    assert job.main(["nonsense", "{}", str(tmp_path / "x.log")]) == 2
+
+
+def test_the_report_job_writes_the_page_and_restores_it_unchanged(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    png, caption, summary = tmp_path / "toy.png", tmp_path / "toy.rst", tmp_path / "s.json"
+    png.write_bytes(b"\x89PNG fake")
+    caption.write_text("The toy figure.")
+    summary.write_text(json.dumps({"toy": {"n_instances": 2, "total": 5.0}}))
+    page = tmp_path / "report.html"
+    spec = dict(input={"pngs": [str(png)], "captions": [str(caption)], "summary": str(summary)},
+                output={"0": str(page)}, wildcards={"scale": "quick"},
+                params={"figures": [["toy", "toy"]], "cache_dir": str(tmp_path / "cache")})
+    assert _job("report", tmp_path, **spec) == 0
+    first = page.read_bytes()
+    assert b"The toy figure." in first and b"quick" in first
+    page.unlink()
+    monkeypatch.setattr(registry, "get", lambda name: pytest.fail("looked up " + name))
+    assert _job("report", tmp_path, **spec) == 0
+    assert page.read_bytes() == first
+    caption.write_text("An edited caption.")  # another input: drawn again
+    monkeypatch.undo()
+    assert _job("report", tmp_path, **spec) == 0
+    assert b"An edited caption." in page.read_bytes()

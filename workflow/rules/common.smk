@@ -3,6 +3,7 @@
 import functools
 import hashlib
 import itertools
+import json
 import os
 import re
 import sys
@@ -36,6 +37,43 @@ CONF_PARAM = os.path.relpath(CONF_DIR)
 
 wildcard_constraints:
     scale="|".join(SCALES),
+
+
+#: the interpreter of every job (`python -m convex_coding.pipeline.job KIND SPEC LOG`): the
+#: one running this workflow, or `python` of the job's own conda environment or container
+JOB_PYTHON = "python" if workflow.deployment_settings.deployment_method else sys.executable
+
+#: longest job spec passed on a command line (Linux refuses one argument over 128 KiB)
+MAX_SPEC_BYTES = 120_000
+
+
+def job_spec(**params):
+    """A job's inputs and outputs (by name, or by position when unnamed), wildcards and
+    `params` (a callable is called with the wildcards) as the one JSON argument of
+    `convex_coding.pipeline.job`."""
+
+    def files(named_list):
+        """name → path (or list of paths); an unnamed file under its position."""
+        named = {k: v if isinstance(v, str) else list(v) for k, v in named_list.items()}
+        if sum(1 if isinstance(v, str) else len(v) for v in named.values()) < len(named_list):
+            named = {str(i): f for i, f in enumerate(named_list)} | named
+        return named
+
+    def spec(wildcards, input, output):
+        values = {k: v(wildcards) if callable(v) else v for k, v in params.items()}
+        text = json.dumps({
+            "input": files(input),
+            "output": files(output),
+            "params": values,
+            "wildcards": dict(wildcards.items()),
+        }, sort_keys=True)
+        if len(text.encode()) > MAX_SPEC_BYTES:
+            raise ValueError(f"the job for {list(output)} has {len(text.encode())} bytes "
+                             f"of parameters (at most {MAX_SPEC_BYTES}): split its sweep "
+                             "into more jobs (`jobs:` in conf/workflow.yaml)")
+        return text
+
+    return spec
 
 
 def sweep(scale, experiment):

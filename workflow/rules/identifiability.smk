@@ -8,10 +8,11 @@ rule identifiability_batch:
     output:
         "results/{scale}/identifiability/batches/{batch}.json",
     params:
+        python=JOB_PYTHON,
         overrides=identifiability_batch_overrides,
         config_digest=lambda wc: config_digest(identifiability_batch_overrides(wc)),
-        cache_dir=CACHE_DIR,
-        conf_dir=CONF_PARAM,
+        job=job_spec(overrides=identifiability_batch_overrides, cache_dir=CACHE_DIR,
+                     conf_dir=CONF_PARAM),
     log:
         "results/{scale}/logs/identifiability/{batch}.log",
     benchmark:
@@ -22,18 +23,19 @@ rule identifiability_batch:
         runtime=20,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/solve_batch.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job batch {params.job:q} {log:q}"
 
 
 rule identifiability_showcase:
     output:
         "results/{scale}/identifiability/showcase.json",
     params:
+        python=JOB_PYTHON,
         overrides=identifiability_showcase_overrides,
         config_digest=lambda wc: config_digest(identifiability_showcase_overrides(wc)),
-        cache_dir=CACHE_DIR,
-        conf_dir=CONF_PARAM,
+        job=job_spec(overrides=identifiability_showcase_overrides, cache_dir=CACHE_DIR,
+                     conf_dir=CONF_PARAM),
     log:
         "results/{scale}/logs/identifiability/showcase.log",
     threads: 1
@@ -42,8 +44,8 @@ rule identifiability_showcase:
         runtime=10,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/solve_batch.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job batch {params.job:q} {log:q}"
 
 
 # Figure 1: alignment of the mixing.  One batch job: each swept set, the two showcases
@@ -56,10 +58,11 @@ rule identifiability_alignment:
     output:
         "results/{scale}/identifiability/alignment.json",
     params:
+        python=JOB_PYTHON,
         overrides=identifiability_alignment_overrides,
         config_digest=lambda wc: config_digest(identifiability_alignment_overrides(wc)),
-        cache_dir=CACHE_DIR,
-        conf_dir=CONF_PARAM,
+        job=job_spec(overrides=identifiability_alignment_overrides, cache_dir=CACHE_DIR,
+                     conf_dir=CONF_PARAM),
     log:
         "results/{scale}/logs/identifiability/alignment.log",
     benchmark:
@@ -70,8 +73,8 @@ rule identifiability_alignment:
         runtime=20,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/solve_batch.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job batch {params.job:q} {log:q}"
 
 
 rule identifiability_figure:
@@ -88,8 +91,12 @@ rule identifiability_figure:
         ),
         summary="results/{scale}/summaries/identifiability.json",
     params:
-        experiment="identifiability",
-        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
+        python=JOB_PYTHON,
+        # rendered figures are kept in the cache too (pipeline.figure_cache)
+        job=job_spec(
+            experiment="identifiability",
+            cache_dir=CACHE_DIR,
+        ),
     log:
         "results/{scale}/logs/identifiability/figure.log",
     benchmark:
@@ -100,8 +107,8 @@ rule identifiability_figure:
         runtime=10,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/figure.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job figure {params.job:q} {log:q}"
 
 
 rule identifiability_cuts_figure:
@@ -117,8 +124,12 @@ rule identifiability_cuts_figure:
         ),
         summary="results/{scale}/summaries/identifiability_cuts.json",
     params:
-        experiment="identifiability",
-        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
+        python=JOB_PYTHON,
+        # rendered figures are kept in the cache too (pipeline.figure_cache)
+        job=job_spec(
+            experiment="identifiability",
+            cache_dir=CACHE_DIR,
+        ),
     log:
         "results/{scale}/logs/identifiability/cuts_figure.log",
     benchmark:
@@ -129,5 +140,5 @@ rule identifiability_cuts_figure:
         runtime=10,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/figure.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job figure {params.job:q} {log:q}"

@@ -7,10 +7,11 @@ rule on_off_batch:
     output:
         "results/{scale}/on_off/{batch}.json",
     params:
+        python=JOB_PYTHON,
         overrides=on_off_overrides,
         config_digest=lambda wc: config_digest(on_off_overrides(wc)),
-        cache_dir=CACHE_DIR,
-        conf_dir=CONF_PARAM,
+        job=job_spec(overrides=on_off_overrides, cache_dir=CACHE_DIR,
+                     conf_dir=CONF_PARAM),
     log:
         "results/{scale}/logs/on_off/{batch}.log",
     benchmark:
@@ -23,8 +24,8 @@ rule on_off_batch:
         runtime=10,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/solve_batch.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job batch {params.job:q} {log:q}"
 
 
 rule on_off_figure:
@@ -40,9 +41,13 @@ rule on_off_figure:
         ),
         summary="results/{scale}/summaries/on_off.json",
     params:
-        experiment="on_off",
-        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
-        showcase_p0=lambda wc: sweep(wc.scale, "on_off")["showcase_p0"],
+        python=JOB_PYTHON,
+        # rendered figures are kept in the cache too (pipeline.figure_cache)
+        job=job_spec(
+            experiment="on_off",
+            cache_dir=CACHE_DIR,
+            showcase_p0=lambda wc: sweep(wc.scale, "on_off")["showcase_p0"],
+        ),
     log:
         "results/{scale}/logs/on_off/figure.log",
     benchmark:
@@ -53,5 +58,5 @@ rule on_off_figure:
         runtime=10,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/figure.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job figure {params.job:q} {log:q}"

@@ -13,10 +13,11 @@ rule on_off_density_batch:
     wildcard_constraints:
         stimulus="[a-z0-9_.]+",
     params:
+        python=JOB_PYTHON,
         overrides=on_off_density_batch_overrides,
         config_digest=lambda wc: config_digest(on_off_density_batch_overrides(wc)),
-        cache_dir=CACHE_DIR,
-        conf_dir=CONF_PARAM,
+        job=job_spec(overrides=on_off_density_batch_overrides, cache_dir=CACHE_DIR,
+                     conf_dir=CONF_PARAM),
     log:
         "results/{scale}/logs/on_off_density/batch_{stimulus}.log",
     benchmark:
@@ -27,8 +28,8 @@ rule on_off_density_batch:
         runtime=20,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/solve_batch.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job batch {params.job:q} {log:q}"
 
 
 rule on_off_density_threshold:
@@ -37,10 +38,11 @@ rule on_off_density_threshold:
     wildcard_constraints:
         stimulus="[a-z0-9_.]+",
     params:
+        python=JOB_PYTHON,
         overrides=on_off_density_threshold_overrides,
         config_digest=lambda wc: config_digest(on_off_density_threshold_overrides(wc)),
-        cache_dir=CACHE_DIR,
-        conf_dir=CONF_PARAM,
+        job=job_spec(overrides=on_off_density_threshold_overrides, cache_dir=CACHE_DIR,
+                     conf_dir=CONF_PARAM),
     log:
         "results/{scale}/logs/on_off_density/threshold_{stimulus}.log",
     benchmark:
@@ -51,8 +53,8 @@ rule on_off_density_threshold:
         runtime=20,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/solve_batch.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job batch {params.job:q} {log:q}"
 
 
 rule on_off_density_figure:
@@ -69,10 +71,14 @@ rule on_off_density_figure:
         ),
         summary="results/{scale}/summaries/on_off_density.json",
     params:
-        experiment="on_off_density",
-        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
-        names=lambda wc: list(on_off_density_sweep(wc.scale)["stimuli"]),
-        showcase=lambda wc: dict(on_off_density_sweep(wc.scale)["showcase"]),
+        python=JOB_PYTHON,
+        # rendered figures are kept in the cache too (pipeline.figure_cache)
+        job=job_spec(
+            experiment="on_off_density",
+            cache_dir=CACHE_DIR,
+            names=lambda wc: list(on_off_density_sweep(wc.scale)["stimuli"]),
+            showcase=lambda wc: dict(on_off_density_sweep(wc.scale)["showcase"]),
+        ),
     log:
         "results/{scale}/logs/on_off_density/figure.log",
     benchmark:
@@ -83,5 +89,5 @@ rule on_off_density_figure:
         runtime=10,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/figure.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job figure {params.job:q} {log:q}"

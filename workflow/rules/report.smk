@@ -12,7 +12,9 @@ rule report:
     output:
         "results/{scale}/report.html",
     params:
-        figures=lambda wc: report_figures(wc.scale),
+        python=JOB_PYTHON,
+        # a page drawn before from the same inputs is kept in the cache (figure cache)
+        job=job_spec(figures=lambda wc: report_figures(wc.scale), cache_dir=CACHE_DIR),
     log:
         "results/{scale}/logs/report.log",
     threads: 1
@@ -21,5 +23,5 @@ rule report:
         runtime=5,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/report_page.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job report {params.job:q} {log:q}"

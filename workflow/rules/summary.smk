@@ -6,6 +6,9 @@ rule summary:
         blocks=lambda wc: summary_blocks(wc.scale),
     output:
         "results/{scale}/summary.json",
+    params:
+        python=JOB_PYTHON,
+        job=job_spec(),
     log:
         "results/{scale}/logs/summary.log",
     threads: 1
@@ -14,5 +17,5 @@ rule summary:
         runtime=5,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/merge_summary.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job summary {params.job:q} {log:q}"

@@ -9,10 +9,11 @@ rule tuning_criteria_batch:
     output:
         "results/{scale}/tuning_criteria/batches/{batch}.json",
     params:
+        python=JOB_PYTHON,
         overrides=tuning_criteria_overrides,
         config_digest=lambda wc: config_digest(tuning_criteria_overrides(wc)),
-        cache_dir=CACHE_DIR,
-        conf_dir=CONF_PARAM,
+        job=job_spec(overrides=tuning_criteria_overrides, cache_dir=CACHE_DIR,
+                     conf_dir=CONF_PARAM),
     log:
         "results/{scale}/logs/tuning_criteria/{batch}.log",
     benchmark:
@@ -25,18 +26,19 @@ rule tuning_criteria_batch:
         runtime=30,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/solve_batch.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job batch {params.job:q} {log:q}"
 
 
 rule tuning_criteria_showcase:
     output:
         "results/{scale}/tuning_criteria/showcase.json",
     params:
+        python=JOB_PYTHON,
         overrides=tuning_criteria_showcase_overrides,
         config_digest=lambda wc: config_digest(tuning_criteria_showcase_overrides(wc)),
-        cache_dir=CACHE_DIR,
-        conf_dir=CONF_PARAM,
+        job=job_spec(overrides=tuning_criteria_showcase_overrides, cache_dir=CACHE_DIR,
+                     conf_dir=CONF_PARAM),
     log:
         "results/{scale}/logs/tuning_criteria/showcase.log",
     threads: 1
@@ -45,8 +47,8 @@ rule tuning_criteria_showcase:
         runtime=10,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/solve_batch.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job batch {params.job:q} {log:q}"
 
 
 rule tuning_criteria_figure:
@@ -62,8 +64,12 @@ rule tuning_criteria_figure:
         ),
         summary="results/{scale}/summaries/tuning_criteria.json",
     params:
-        experiment="tuning_criteria",
-        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
+        python=JOB_PYTHON,
+        # rendered figures are kept in the cache too (pipeline.figure_cache)
+        job=job_spec(
+            experiment="tuning_criteria",
+            cache_dir=CACHE_DIR,
+        ),
     log:
         "results/{scale}/logs/tuning_criteria/figure.log",
     benchmark:
@@ -74,5 +80,5 @@ rule tuning_criteria_figure:
         runtime=10,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/figure.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job figure {params.job:q} {log:q}"

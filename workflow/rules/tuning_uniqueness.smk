@@ -8,10 +8,11 @@ rule tuning_uniqueness_batch:
     output:
         "results/{scale}/tuning_uniqueness/batches/{batch}.json",
     params:
+        python=JOB_PYTHON,
         overrides=tuning_uniqueness_overrides,
         config_digest=lambda wc: config_digest(tuning_uniqueness_overrides(wc)),
-        cache_dir=CACHE_DIR,
-        conf_dir=CONF_PARAM,
+        job=job_spec(overrides=tuning_uniqueness_overrides, cache_dir=CACHE_DIR,
+                     conf_dir=CONF_PARAM),
     log:
         "results/{scale}/logs/tuning_uniqueness/{batch}.log",
     benchmark:
@@ -24,18 +25,19 @@ rule tuning_uniqueness_batch:
         runtime=20,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/solve_batch.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job batch {params.job:q} {log:q}"
 
 
 rule tuning_uniqueness_showcase:
     output:
         "results/{scale}/tuning_uniqueness/showcase.json",
     params:
+        python=JOB_PYTHON,
         overrides=tuning_uniqueness_showcase_overrides,
         config_digest=lambda wc: config_digest(tuning_uniqueness_showcase_overrides(wc)),
-        cache_dir=CACHE_DIR,
-        conf_dir=CONF_PARAM,
+        job=job_spec(overrides=tuning_uniqueness_showcase_overrides, cache_dir=CACHE_DIR,
+                     conf_dir=CONF_PARAM),
     log:
         "results/{scale}/logs/tuning_uniqueness/showcase.log",
     threads: 1
@@ -44,8 +46,8 @@ rule tuning_uniqueness_showcase:
         runtime=10,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/solve_batch.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job batch {params.job:q} {log:q}"
 
 
 rule tuning_uniqueness_figure:
@@ -61,8 +63,12 @@ rule tuning_uniqueness_figure:
         ),
         summary="results/{scale}/summaries/tuning_uniqueness.json",
     params:
-        experiment="tuning_uniqueness",
-        cache_dir=CACHE_DIR,  # rendered figures are kept there too (pipeline.figure_cache)
+        python=JOB_PYTHON,
+        # rendered figures are kept in the cache too (pipeline.figure_cache)
+        job=job_spec(
+            experiment="tuning_uniqueness",
+            cache_dir=CACHE_DIR,
+        ),
     log:
         "results/{scale}/logs/tuning_uniqueness/figure.log",
     benchmark:
@@ -73,5 +79,5 @@ rule tuning_uniqueness_figure:
         runtime=10,
     conda:
         "../../environment.yml"
-    script:
-        "../scripts/figure.py"
+    shell:
+        "{params.python:q} -m convex_coding.pipeline.job figure {params.job:q} {log:q}"

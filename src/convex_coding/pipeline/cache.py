@@ -63,7 +63,7 @@ def array_digest(a: np.ndarray) -> str:
 
 
 #: code that neither produces nor checks a cached payload (drawing, the command line)
-_NOT_IN_CODE_DIGEST = ("pipeline/figures/", "cli.py", "__main__.py",
+_NOT_IN_CODE_DIGEST = ("pipeline/figures/", "cli.py", "__main__.py", "pipeline/job.py",
                        "pipeline/snakemake_guard.py", "pipeline/workflow_config.py",
                        "pipeline/help.py", "pipeline/report.py", "pipeline/regression.py")
 
@@ -88,8 +88,8 @@ def code_digest(package_dir: Path | None = None) -> str:
     """SHA-256 of every module that builds, solves, certifies or checks a cached payload.
 
     That is the whole package (library and pipeline run modules, recursively) except the
-    figure code, the command line and the workflow's own checks (``conf/workflow.yaml``,
-    Snakemake's lock).  Part of every cache key, so editing the
+    figure code, the command line, the workflow's job entry point and its own checks
+    (``conf/workflow.yaml``, Snakemake's lock).  Part of every cache key, so editing the
     mathematics, a run module or a certificate check invalidates cached solves even when
     the package version is unchanged.
     """
