@@ -283,18 +283,34 @@ def on_off_density_stimulus_overrides(scale, name):
 
 
 
-def on_off_density_batches(scale):
+def on_off_density_units(scale):
+    """stimulus → {instance: overrides}: one natural job per named stimulus over its
+    ρ × λ grid (all λ of a (stimulus, ρ) in one job: the later λ are cache hits),
+    instances named `<stimulus> rho=<ρ> lam=<λ>`."""
     s = on_off_density_sweep(scale)
-    return [f"results/{scale}/on_off_density/batches/{name}.json" for name in s["stimuli"]]
+    units = {}
+    for name in s["stimuli"]:
+        base = on_off_density_stimulus_overrides(scale, name)
+        units[name] = {f"{name} rho={rho} lam={lam}": [*base, f"rho={rho}", f"lam={lam}"]
+                       for rho, lam in itertools.product(s["rho"], s["lam"])}
+    return units
 
+
+def on_off_density_instances(scale):
+    """stimulus → its instance names in sweep order (the figure's grouping)."""
+    return {name: list(instances)
+            for name, instances in on_off_density_units(scale).items()}
+
+
+def on_off_density_batches(scale):
+    """The batch jobs' outputs: one per stimulus, or `jobs: N` packed processes."""
+    return [f"results/{scale}/on_off_density/batches/{name}.json"
+            for name in packed(scale, "on_off_density", on_off_density_units(scale))]
 
 
 def on_off_density_batch_overrides(wildcards):
-    s = on_off_density_sweep(wildcards.scale)
-    base = on_off_density_stimulus_overrides(wildcards.scale, wildcards.stimulus)
-    return [[*base, f"rho={rho}", f"lam={lam}"]
-            for rho, lam in itertools.product(s["rho"], s["lam"])]
-
+    return packed(wildcards.scale, "on_off_density",
+                  on_off_density_units(wildcards.scale))[wildcards.stimulus]
 
 
 def on_off_density_threshold_overrides(wildcards):

@@ -1,7 +1,7 @@
 # Extension (the project's own model, not the paper's): ON/OFF splitting under a
-# per-neuron lifetime-density bound ρ: per named stimulus one batch job over the ρ × λ grid, and
-# per stimulus (main ones + the sparsity family) one threshold-bisection job; each
-# instance is cached on its own.  λ only scales the cost, so the certified solve is
+# per-neuron lifetime-density bound ρ: per named stimulus one batch job over the ρ × λ grid
+# (or `jobs: N` packed processes), and per stimulus (main ones + the sparsity family) one
+# threshold-bisection job (or `thresholds_jobs: N`); each instance is cached on its own.  λ only scales the cost, so the certified solve is
 # cached once per (stimulus, ρ) (λ-free core) and each λ's record is derived from it:
 # keeping all λ of a stimulus in one job makes the later λ cache hits.
 # Grids: scales.<scale>.on_off_density in conf/workflow.yaml.
@@ -76,7 +76,7 @@ rule on_off_density_figure:
         job=job_spec(
             experiment="on_off_density",
             cache_dir=CACHE_DIR,
-            names=lambda wc: list(on_off_density_sweep(wc.scale)["stimuli"]),
+            stimuli=lambda wc: on_off_density_instances(wc.scale),
             showcase=lambda wc: dict(on_off_density_sweep(wc.scale)["showcase"]),
         ),
     log:

@@ -492,7 +492,14 @@ def describe(record: dict[str, Any]) -> str:
 
 
 def _sweeps(inputs: Inputs) -> tuple[dict[str, Any], dict[str, Any]]:
-    sweeps = dict(zip(inputs["names"], inputs["batches"], strict=True))
+    """stimulus → its records in sweep order, and the threshold records.  ``batches`` are
+    the batch jobs' outputs (instance name → record; one job per stimulus, or packed
+    jobs); ``stimuli`` names each stimulus's instances in sweep order."""
+    records: dict[str, Any] = {}
+    for block in inputs["batches"]:
+        records.update(block)
+    sweeps = {name: [records[i] for i in instances]
+              for name, instances in inputs["stimuli"].items()}
     thresholds: dict[str, Any] = {}
     for block in inputs["thresholds"]:
         thresholds.update(block)
