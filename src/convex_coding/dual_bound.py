@@ -31,8 +31,9 @@ maximises the augmented Lagrangian
 ``b − (‖Π₊(Q − ρ(A − N))‖² − ‖Q‖²)/(2ρ)`` over ``(W, M, N ≥ 0)`` by L-BFGS-B (smooth
 and concave; one ``T × T`` eigendecomposition per evaluation), then sets
 ``Q ← Π₊(Q − ρ(A − N))`` and raises ``ρ`` when ``A − N`` is not becoming PSD fast
-enough.  At an exact saddle point ``W_j = Ỹ_j(PQP)⁺``, ``M = 2(Q − C)``, ``N ∘ Q = 0``,
-``(A − N)Q = 0``: the bound equals ``p_DNN``, whatever the DNN/CP gap.
+enough.  At an exact saddle point
+``W_j = Ỹ_j(PQP)⁺``, ``M = 2(Q − C)``, ``N ∘ Q = 0``, ``(A − N)Q = 0``: the bound
+equals ``p_DNN``, whatever the DNN/CP gap.
 """
 
 from __future__ import annotations
@@ -235,8 +236,9 @@ def _augmented(model: DualModel, pack: _Packing, q: np.ndarray, rho: float,
 def solve_dual(problem: Problem, q: np.ndarray, *, upper: float, tau: float,
                target: float = 0.0, time_limit: float = 30.0, max_rounds: int = 40,
                inner_iter: int = 500, start: DualPoint | None = None, log=None) -> DualBound | None:
-    """Method of multipliers (module doc) started at the primal point ``q`` (e.g. the
-    upper bound's ``ZᵀZ``); stops when ``upper − bound ≤ target``, after ``max_rounds``
+    """Method of multipliers (module doc) started at the gradient dual point of ``q``
+    (e.g. the upper bound's ``ZᵀZ``; :func:`start_point`) and the multiplier
+    ``(Tr q / T) I``; stops when ``upper − bound ≤ target``, after ``max_rounds``
     or ``time_limit`` CPU seconds.  Returns the best certified bound seen (None when a
     term has no conjugate form)."""
     model = dual_model(problem)
@@ -245,16 +247,25 @@ def solve_dual(problem: Problem, q: np.ndarray, *, upper: float, tau: float,
     clock = time.process_time()
     pack = _Packing(model)
     point = start if start is not None else start_point(model, q)
+    # the multiplier starts at a multiple of I with q's trace: measured, a CP point from a
+    # short descent is a poor start for it (Fig. 3 model, T = 200: stalled at 60 % of
+    # p_DNN from q itself, converged from the multiple of I)
+    q = np.eye(model.size) * max(float(np.trace(q)), 1e-300) / model.size
     bounds = [(None, None)] * pack.n_free + [(0.0, None)] * pack.sizes[-1]
     x = pack.pack(point)
     x[pack.n_free:] = np.maximum(x[pack.n_free:], 0.0)
     best = _evaluate(model, pack.unpack(x), tau, q, 0)
     a = dual_matrix(model, pack.unpack(x))
-    rho = RHO_START * float(np.linalg.norm(q)) / max(float(np.linalg.norm(a)), 1e-300)
+    # ρ relates the scale of Q to that of A − N; the linear part L sets the latter when
+    # there is one (A at a poor start point can be far larger: W = Ỹ(PQP)⁺ blows up)
+    scale = float(np.linalg.norm(model.linear)) or float(np.linalg.norm(a))
+    rho = RHO_START * float(np.linalg.norm(q)) / max(scale, 1e-300)
     violation, history = np.inf, [best.bound]
     for rounds in range(1, max_rounds + 1):
         left = time_limit - (time.process_time() - clock)
-        stalled = len(history) > 4 and history[-1] - history[-5] <= 1e-11 * abs(history[-1])
+        # stalled: A − N (nearly) PSD and no candidate of the last 4 rounds improved
+        stalled = (len(history) > 6 and violation * tau <= 1e-8 * abs(best.bound)
+                   and max(history[-4:]) - max(history[:-4]) <= 1e-11 * abs(best.bound))
         if upper - best.bound <= target or left <= 0 or stalled:
             break
         res = minimize(_augmented(model, pack, q, rho, x), x, jac=True, method="L-BFGS-B",
@@ -269,7 +280,7 @@ def solve_dual(problem: Problem, q: np.ndarray, *, upper: float, tau: float,
         candidate = _evaluate(model, point, tau, q, rounds)
         if candidate.bound > best.bound:
             best = candidate
-        history.append(best.bound)
+        history.append(candidate.bound)
         new_violation = float(np.linalg.norm(np.minimum(np.linalg.eigvalsh(a), 0.0)))
         if log is not None:
             log(f"round {rounds}: rho {rho:.2e} inner {res.nit} {res.message} Qmin {q.min():.2e}"

@@ -24,9 +24,12 @@ This route never forms a conic program:
   ``λ_min(G − N) ≥ −ε`` the matrix ``G + εI`` is copositive: no tuning has reduced cost
   below ``−ε``, a *proved* pricing bound (``Result.pricing_exact``).
 
-The bound is at best the DNN relaxation's, and only when ``Q̂`` is (near) its optimum:
-when ``G`` is not in ``PSD + NN`` (a loose DNN bound, or a ``Q̂`` short of optimal) the
-gap stays open and the answer says so.  Measured limits: docs/library.md, "Scale".
+This linearised bound is at best the DNN relaxation's, and only when ``Q̂`` is (near)
+its optimum.  When every term has a conjugate form (all terms of the menu do) the route
+uses instead the dual bound of :mod:`convex_coding.dual_bound`, which needs no primal
+point and meets ``p_DNN`` where its solver converges; the solver's multiplier (an
+approximate DNN optimum) is then factored into ``Z ≥ 0`` (:func:`factor_primal`) for
+the upper bound.  Measured limits: docs/library.md, "Scale".
 """
 
 from __future__ import annotations
@@ -253,7 +256,7 @@ def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: flo
     ``rank`` rows of ``Z`` (default ``T``: a readout needs ``Z`` of full column rank to
     stay finite under every perturbation); ``time_limit`` CPU seconds in all.  When
     every term has a conjugate form: a short descent (5 % of the time) for a first
-    upper bound, the dual bound (:mod:`convex_coding.dual_bound`, up to 40 %), the
+    upper bound, the dual bound (:mod:`convex_coding.dual_bound`, up to 50 %), the
     factorisation of its primal point (:func:`factor_primal`, up to 25 %), then, while
     the gap is open, descent and pricing rounds for the rest.  Otherwise: descent and
     pricing rounds (half the time), then the linearised bound of :func:`lower_bound`."""
@@ -276,7 +279,7 @@ def solve_first_order(problem: Problem, *, rank: int | None = None, gap_tol: flo
         upper = factor_objective(problem, z)[0]
         tau = trace_bound(problem, upper)
         dual = solve_dual(problem, z.T @ z, upper=upper, tau=tau,
-                          target=0.25 * gap_tol * abs(upper), time_limit=0.4 * time_limit)
+                          target=0.25 * gap_tol * abs(upper), time_limit=0.5 * time_limit)
         lower, lam, pricing, rounds = dual.bound, dual.min_eigenvalue, None, 0
 
         def open_gap() -> bool:
