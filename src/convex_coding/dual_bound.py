@@ -268,8 +268,12 @@ def solve_dual(problem: Problem, q: np.ndarray, *, upper: float, tau: float,
                    and max(history[-4:]) - max(history[:-4]) <= 1e-11 * abs(best.bound))
         if upper - best.bound <= target or left <= 0 or stalled:
             break
-        res = minimize(_augmented(model, pack, q, rho, x), x, jac=True, method="L-BFGS-B",
-                       bounds=bounds, options={"maxiter": inner_iter, "maxcor": 20, "ftol": 1e-14,
+        fun = _augmented(model, pack, q, rho, x)
+        tick = time.process_time()
+        fun(x)  # one evaluation, timed: L-BFGS-B cannot be stopped, so cap its steps
+        steps = int(min(inner_iter, max(left / max(time.process_time() - tick, 1e-6) / 1.3, 1)))
+        res = minimize(fun, x, jac=True, method="L-BFGS-B",
+                       bounds=bounds, options={"maxiter": steps, "maxcor": 20, "ftol": 1e-14,
                                 "gtol": 1e-12})
         x = res.x
         point = pack.unpack(x)

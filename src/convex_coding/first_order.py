@@ -167,8 +167,8 @@ def _start(problem: Problem, rank: int, seed: int) -> np.ndarray:
     return scales[int(np.argmin(values))] * z
 
 
-def _rotate_nonnegative(b: np.ndarray, rng: np.random.Generator, iters: int = 2000
-                        ) -> np.ndarray:
+def _rotate_nonnegative(b: np.ndarray, rng: np.random.Generator, iters: int = 2000,
+                        deadline: float = np.inf) -> np.ndarray:
     """``max(O B, 0)`` for an orthogonal ``O`` that makes ``O B`` as nonnegative as it
     gets (``B = Λ^{1/2}Vᵀ`` of ``q``, so ``(OB)ᵀ(OB) = q``): alternate the clip at 0 with
     the orthogonal Procrustes step ``O = polar(max(OB, 0) Bᵀ)``."""
@@ -176,7 +176,7 @@ def _rotate_nonnegative(b: np.ndarray, rng: np.random.Generator, iters: int = 20
     o = np.linalg.qr(rng.standard_normal((r, r)))[0]
     for _ in range(iters):
         x = o @ b
-        if x.min() >= -1e-15 * np.abs(x).max():
+        if x.min() >= -1e-15 * np.abs(x).max() or time.process_time() > deadline:
             break
         u, _, vt = np.linalg.svd(np.maximum(x, 0.0) @ b.T)
         o = u @ vt
@@ -205,7 +205,7 @@ def factor_primal(problem: Problem, q: np.ndarray, *, time_limit: float = 10.0,
     for _ in range(starts):
         if time.process_time() - clock > 0.3 * time_limit:
             break
-        z = _rotate_nonnegative(b, rng)
+        z = _rotate_nonnegative(b, rng, deadline=clock + 0.3 * time_limit)
         res = float(np.linalg.norm(z.T @ z - q))
         if res < best_res:
             best, best_res = z, res
