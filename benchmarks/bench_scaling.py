@@ -16,8 +16,8 @@ extrapolated time at T = 1e5.
 
 ``--generic`` instead measures the library's generic path (``cc.Problem.solve``, which
 takes the first-order route for T ≥ 25 without a range constraint) on the example
-families at T = 25, 50, 100, 200, 400: CPU seconds, status, bounds and gap (the table
-of docs/library.md, "Scale").
+families and the Fig. 3 model (``--families``) at T = 25, 50, 100, 200, 400: CPU
+seconds, status, bounds and gap (the table of docs/library.md, "Scale").
 """
 
 from __future__ import annotations
