@@ -74,7 +74,7 @@ def test_a_term_without_conjugate_form_falls_back():
     assert solve_dual(problem, np.eye(4), upper=4.0, tau=4.0) is None
 
 
-@pytest.mark.parametrize("t", [25, 50])
+@pytest.mark.parametrize("t", [25, 50, 100])
 def test_first_order_route_certifies_fig3_model_at_large_t(t):
     # the Fig. 3 model (mean firing energy + readout with bias, DNN tight): the dual
     # bound meets the closed form and the factor of the dual's primal point meets it too
