@@ -148,8 +148,8 @@ def test_quick_workflow_on_slurm_matches_local_run(cluster: Path, tmp_path: Path
     # `all` inside Snakemake (`localrule`)
     remote_jobs = _rule_jobs(out, "rule")
     assert remote_jobs + _rule_jobs(out, "localrule") == local_jobs
-    # a rule with several jobs (quick: one per density stimulus) ran them all on SLURM
-    assert remote_jobs["on_off_density_batch"] == local_jobs["on_off_density_batch"] > 1
+    # a rule with several jobs (quick: the tuning criteria packed into 3) ran them all on SLURM
+    assert remote_jobs["tuning_criteria_batch"] == local_jobs["tuning_criteria_batch"] > 1
     assert len(submitted) == remote_jobs.total(), out[-5000:]
     assert submitted == accepted == succeeded
     assert {int(i) for i, s in states.items() if s == "COMPLETED"} == submitted
