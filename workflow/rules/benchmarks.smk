@@ -9,7 +9,7 @@ rule benchmarks:
         json=f"results/{SCALE}/benchmarks.json",
         figures=multiext(f"results/{SCALE}/figures/benchmarks", ".pdf", ".png"),
     params:
-        python=sys.executable,
+        python=JOB_PYTHON,
         script=str(Path(workflow.basedir) / "benchmarks" / "run_all.py"),
         scale=SCALE,
     log:

@@ -10,7 +10,7 @@ rule regress:
     output:
         f"results/{SCALE}/regression.txt",
     params:
-        python=sys.executable,
+        python=JOB_PYTHON,
     log:
         f"results/{SCALE}/logs/regression.log",
     threads: 1

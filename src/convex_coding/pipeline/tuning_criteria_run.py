@@ -26,7 +26,6 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from .. import __version__
-from .. import on_off_density as oo
 from .. import uniqueness as uq
 from ..identifiability import AutoencoderProblem
 from ..solvers import SolverError, SolverSettings, solver_version
@@ -86,6 +85,8 @@ def validate_tuning_criteria(cfg: DictConfig) -> None:
         require(cfg, "experiment.readout_weight", lambda v: is_real(v) and v > 0,
                 "a finite number > 0")
     elif kind == "on_off":
+        from .. import on_off_density as oo  # scipy.special: only ON/OFF instances need it
+
         if not cfg.experiment.nonnegative:
             raise ConfigError("experiment.nonnegative=false is not available for "
                               "experiment.instance=on_off; allowed: true")
@@ -133,6 +134,8 @@ def params_of(cfg: DictConfig) -> dict[str, Any]:
         out.update(offset=float(exp.offset), grid_points=int(exp.grid_points),
                    aspect=float(exp.aspect), readout_weight=float(exp.readout_weight))
     elif exp.instance == "on_off":
+        from .. import on_off_density as oo
+
         param = exp.stimulus_param if exp.stimulus in oo.STIMULUS_PARAMS else None
         out.update(stimulus=str(exp.stimulus),
                    stimulus_param=None if param is None else float(param),
