@@ -101,16 +101,11 @@ class AutoencoderProblem:
         return pts[self._hull.vertices]
 
     @cached_property
-    def _hull_of_sources(self) -> ConvexHull:
-        """``ConvexHull`` of ``{s̃_t}`` (scipy.spatial loads here: a cache hit never asks)."""
-        from scipy.spatial import ConvexHull
-
-        return ConvexHull(self.centred.T)
-
-    @cached_property
     def hull_facets(self) -> tuple[np.ndarray, np.ndarray]:
         """Facets ``n·s ≤ h`` (unit ``n``) of ``conv{s̃_t}``: ``(normals, offsets)``."""
-        eq = self._hull_of_sources.equations
+        from scipy.spatial import ConvexHull
+
+        eq = ConvexHull(self.centred.T).equations
         return eq[:, :-1], -eq[:, -1]
 
     @cached_property
